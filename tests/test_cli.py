@@ -1,0 +1,42 @@
+"End-to-end checks of the `codelm` command as a user runs it: a subprocess, real files."
+import gzip, json, subprocess, sys
+from pathlib import Path
+import pytest
+
+CODELM = [str(Path(sys.executable).parent/'codelm')]
+
+def run(*args, check=True):
+    r = subprocess.run([*CODELM, *map(str, args)], capture_output=True, text=True)
+    if check and r.returncode: raise AssertionError(f'codelm {args} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}')
+    return r
+
+def test_help_lists_subcommands():
+    out = run('--help').stdout
+    assert 'corpus' in out
+    assert '--csn-path' in run('corpus', 'build', '--help').stdout
+
+def test_corpus_build_from_directory(tmp_path):
+    src = tmp_path/'src'
+    for i in range(12):
+        (src/f'p{i}').mkdir(parents=True)
+        (src/f'p{i}'/'m.py').write_text(f'def f{i}(x):\n    # note\n    return x+{i}\n\ndef g{i}():\n    """Doc."""\n    return "#{i}"\n')
+    (src/'broken.py').write_text('def f(:\n')
+    r = run('corpus', 'build', '--source', src, '--out', tmp_path/'c', '--workers', '1', '--json')
+    st = json.loads(r.stdout)
+    assert sum(v['functions'] for v in st['splits'].values()) == 24
+    assert st['skipped']['file_syntax_error']['count'] == 1
+    recs = [json.loads(l) for s in ('train', 'valid', 'test') for l in gzip.open(tmp_path/'c'/f'{s}.jsonl.gz', 'rt')]
+    assert all('# note' not in r['code'] and '"#' in r['code'] or r['func_name'].startswith('f') for r in recs)
+    # unchanged inputs: a hash check, not a rebuild
+    again = run('corpus', 'build', '--source', src, '--out', tmp_path/'c')
+    assert 'cached' in again.stdout or 'built in' in again.stdout
+    assert json.loads(run('corpus', 'stats', tmp_path/'c', '--json').stdout)['fingerprint'] == st['fingerprint']
+
+def test_strict_names_file_and_line(tmp_path):
+    (tmp_path/'src').mkdir(); (tmp_path/'src'/'bad.py').write_text('x = 1\ndef f(:\n')
+    r = run('corpus', 'build', '--source', tmp_path/'src', '--out', tmp_path/'c', '--strict', check=False)
+    assert r.returncode == 2 and 'bad.py:2' in r.stderr and 'Traceback' not in r.stderr
+
+def test_bad_csn_path_is_a_clear_error(tmp_path):
+    r = run('corpus', 'build', '--source', 'csn', '--csn-path', tmp_path, '--out', tmp_path/'c', check=False)
+    assert r.returncode == 2 and 'final/jsonl' in r.stderr and 'Traceback' not in r.stderr

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Create .venv if missing and install codelm with its dependencies into it.
+# - a torch that the base Python already has (a GPU JupyterHub image) is kept: the venv sees the system site-packages;
+# - on a machine with an NVIDIA driver, pip's default torch (a CUDA build) is installed;
+# - elsewhere a CPU build of torch is installed (a few hundred MB rather than several GB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+VENV=${VENV:-.venv}
+TORCH_CPU=${CODELM_TORCH_CPU:-2.13.0}   # must satisfy the torch bound in pyproject.toml
+
+if [ ! -x "$VENV/bin/python" ]; then
+  if "$PY" -c "import torch" 2>/dev/null; then
+    echo "setup: $PY already has torch $("$PY" -c 'import torch; print(torch.__version__)'); keeping it (venv sees system site-packages)"
+    "$PY" -m venv --system-site-packages "$VENV"
+  else
+    "$PY" -m venv "$VENV"
+  fi
+fi
+PIP="$VENV/bin/python -m pip"
+$PIP install -q --upgrade pip 2>&1 | grep -v "is ignored: it is neither" || true
+
+if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
+  if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+    echo "setup: NVIDIA GPU found: installing pip's default (CUDA) torch"
+    $PIP install -q "torch>=2.4,<2.15"
+  else
+    echo "setup: no GPU: installing the CPU build of torch $TORCH_CPU"
+    # a local wheel (pip's find-links) first, then PyTorch's CPU index
+    $PIP install -q --no-index --no-deps "torch==$TORCH_CPU+cpu" 2>/dev/null \
+      || $PIP install -q "torch==$TORCH_CPU+cpu" --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
+  fi
+fi
+
+echo "setup: installing codelm and its dependencies (pip install -e '.[dev]')"
+$PIP install -q -e ".[dev]" 2>&1 | grep -v "is ignored: it is neither" || true
+"$VENV/bin/python" tools/check_env.py
+touch "$VENV/.codelm-installed"
