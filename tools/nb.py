@@ -7,7 +7,7 @@
 A cell starts with a line `#%% code` or `#%% md`; its source follows verbatim. The notebook stays the
 source of truth: the text form is a scratch file, never committed. Outputs of unchanged code cells are kept.
 """
-import json, sys
+import json, sys, uuid
 from pathlib import Path
 
 MARK = '#%% '
@@ -33,13 +33,16 @@ def to_nb(txt_path, nb_path):
     p = Path(nb_path)
     if p.exists():
         for c in json.loads(p.read_text())['cells']:
-            if c['cell_type'] == 'code': old[''.join(c['source'])] = c.get('outputs', [])
-    cells = []
+            old[''.join(c['source'])] = (c.get('id'), c.get('outputs', []))
+    cells, used = [], set()
     for kind, src in parse_txt(Path(txt_path).read_text()):
         lines = src.splitlines(keepends=True)
-        if kind == 'md': cells.append(dict(cell_type='markdown', metadata={}, source=lines))
-        elif kind == 'raw': cells.append(dict(cell_type='raw', metadata={}, source=lines))
-        else: cells.append(dict(cell_type='code', execution_count=None, metadata={}, outputs=old.get(src, []), source=lines))
+        cid, outs = old.get(src, (None, []))
+        if not cid or cid in used: cid = uuid.uuid4().hex[:8]  # ids are stable across edits of other cells
+        used.add(cid)
+        if kind == 'md': cells.append(dict(cell_type='markdown', id=cid, metadata={}, source=lines))
+        elif kind == 'raw': cells.append(dict(cell_type='raw', id=cid, metadata={}, source=lines))
+        else: cells.append(dict(cell_type='code', id=cid, execution_count=None, metadata={}, outputs=outs or [], source=lines))
     nb = dict(cells=cells, metadata=dict(kernelspec=dict(display_name='python3', language='python', name='python3')),
               nbformat=4, nbformat_minor=5)
     p.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + '\n')
