@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Benchmark (issue 4, point 7), all in one run on one machine:
+
+1. forget-mult forward+backward at batch 64, sequence 72, hidden 1152: the fast path against the reference loop
+   (and, for scale, against a naive loop that indexes `f[:, t]`); on a GPU also the Triton kernel.
+2. training throughput (tokens/s) of AWD-QRNN against AWD-LSTM at matched sizes (emb 400, hidden 1152, 3 layers,
+   drop_mult 0.3), batch 64, sequence 72, a character vocabulary of the sample corpus (~100 tokens), Adam,
+   a few timed optimizer steps after warm-up; on a GPU the AWD-LSTM runs on cuDNN.
+
+Targets on a 2-core CPU: fast path >= 10x the reference; AWD-QRNN >= 1.5x AWD-LSTM. On a GPU: AWD-QRNN >= 2x AWD-LSTM.
+    .venv/bin/python bench/qrnn.py [--steps 3] [--device cpu|cuda]
+"""
+import argparse, json, time
+from collections import Counter
+import torch
+import torch.nn.functional as F
+from fastai.text.models.core import get_language_model
+from codelm.data import sample_corpus, read_split
+from codelm.qrnn import forget_mult, forget_mult_ref, forget_mult_fast, triton_available
+from codelm.awd import AWD_LSTM, AWD_QRNN, awd_config
+
+BS, SL, NH = 64, 72, 1152
+
+def sync(dev):
+    if dev.type == 'cuda': torch.cuda.synchronize()
+
+def time_fm(fm, dev, n, warm=1):
+    "Best of `n` forward+backward passes of `fm` on (BS, SL, NH) gates, in seconds."
+    g = torch.Generator().manual_seed(0)
+    y = torch.randn(BS, SL, 3 * NH, generator=g).to(dev)
+    f, x = torch.sigmoid(y[..., :NH]).requires_grad_(), torch.tanh(y[..., NH:2*NH]).requires_grad_()
+    h0, dout = torch.zeros(BS, NH, device=dev, requires_grad=True), torch.randn(BS, SL, NH, generator=g).to(dev)
+    best = float('inf')
+    for i in range(warm + n):
+        f.grad = x.grad = h0.grad = None
+        sync(dev); t = time.perf_counter()
+        fm(f, x, h0).backward(dout)
+        sync(dev); dt = time.perf_counter() - t
+        if i >= warm: best = min(best, dt)
+    return best
+
+def time_pass(dev, n):
+    "Best time of one element-wise pass that reads two (BS, SL, NH) tensors and writes one (`torch.add`)."
+    a, b = torch.randn(BS, SL, NH, device=dev), torch.randn(BS, SL, NH, device=dev)
+    c, best = torch.empty_like(a), float('inf')
+    for i in range(n + 1):
+        sync(dev); t = time.perf_counter(); torch.add(a, b, out=c); sync(dev)
+        if i: best = min(best, time.perf_counter() - t)
+    return best
+
+def naive_loop(f, x, h0):
+    "The forget-mult loop written with indexing (`f[:, t]`): each step's backward allocates full-size zeros."
+    h, out = h0, []
+    for t in range(f.shape[1]):
+        h = f[:, t] * h + (1 - f[:, t]) * x[:, t]
+        out.append(h)
+    return torch.stack(out, 1)
+
+def char_stream(n_vocab=100):
+    "Character ids of the sample corpus's training code, the `n_vocab - 1` commonest characters (0 for the rest)."
+    text = '\n'.join(r['code'] for r in read_split(sample_corpus(), 'train'))
+    itos = [c for c, _ in Counter(text).most_common(n_vocab - 1)]
+    stoi = {c: i + 1 for i, c in enumerate(itos)}
+    return torch.tensor([stoi.get(c, 0) for c in text]), n_vocab
+
+def train_tps(arch, stream, vocab, dev, steps, warm):
+    "Training tokens/s of `arch` at the paper's sizes: `warm` then `steps` timed Adam steps on consecutive batches."
+    torch.manual_seed(0)
+    model = get_language_model(arch, vocab, awd_config(arch, 400, 1152, 3), drop_mult=0.3).to(dev).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    per = len(stream) // BS
+    rows = stream[:per * BS].view(BS, per).to(dev)  # fastai's LM layout: BS parallel streams
+    model.reset()
+    sync(dev)
+    for i in range(warm + steps):
+        if i == warm: sync(dev); t = time.perf_counter()
+        j = (i * SL) % (per - SL - 1)
+        x, y = rows[:, j:j + SL], rows[:, j + 1:j + SL + 1]
+        loss = F.cross_entropy(model(x)[0].reshape(-1, vocab), y.reshape(-1))
+        opt.zero_grad(); loss.backward(); opt.step()
+    sync(dev)
+    return BS * SL * steps / (time.perf_counter() - t), loss.item()
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    p.add_argument('--steps', type=int, help='timed optimizer steps per model (default 3 on CPU, 20 on GPU)')
+    a = p.parse_args()
+    dev = torch.device(a.device)
+    gpu = dev.type == 'cuda'
+    steps, warm, n_fm = (a.steps or 20, 3, 20) if gpu else (a.steps or 3, 1, 5)
+    where = torch.cuda.get_device_name(dev) if gpu else f'CPU, {torch.get_num_threads()} threads'
+    out = []
+
+    t_ref = time_fm(forget_mult_ref, dev, n_fm)
+    t_fast = time_fm(forget_mult_fast, dev, n_fm)
+    t_naive = time_fm(naive_loop, dev, 2)
+    floor = 3 * time_pass(dev, n_fm)  # forward: read f, x, write c; backward: read dc, f, x, c, write df, dx
+    print(f'forget-mult fwd+bwd ({BS}x{SL}x{NH}, {where}): reference {t_ref*1e3:.1f} ms, fast path {t_fast*1e3:.1f} ms '
+          f'({t_ref/t_fast:.1f}x; target 10x on CPU), naive indexed loop {t_naive*1e3:.0f} ms; memory-traffic floor '
+          f'(3 element-wise passes over 2-in-1-out tensors) {floor*1e3:.1f} ms, i.e. at most {t_ref/floor:.1f}x over the reference')
+    tag = 'cuda' if gpu else 'cpu'
+    out.append(dict(bench=f'forget_mult_fast_vs_ref_{tag}', value=round(t_fast * 1e3, 3), unit='ms', baseline=round(t_ref * 1e3, 3),
+                    ratio=round(t_ref / t_fast, 2), note=f'fwd+bwd {BS}x{SL}x{NH} fp32, best of {n_fm}; baseline: forget_mult_ref (unbind loop); '
+                         f'memory-traffic floor {floor*1e3:.1f} ms (at most {t_ref/floor:.1f}x)'))
+    out.append(dict(bench=f'forget_mult_fast_vs_naive_loop_{tag}', value=round(t_fast * 1e3, 3), unit='ms', baseline=round(t_naive * 1e3, 1),
+                    ratio=round(t_naive / t_fast, 1), note='baseline: the loop written with f[:, t] indexing (not the reference)'))
+    if gpu and triton_available():
+        t_tri = time_fm(lambda f, x, h0: forget_mult(f, x, h0, impl='triton'), dev, n_fm)
+        print(f'forget-mult Triton kernel {t_tri*1e3:.2f} ms ({t_ref/t_tri:.1f}x the reference)')
+        out.append(dict(bench='forget_mult_triton_vs_ref_cuda', value=round(t_tri * 1e3, 3), unit='ms', baseline=round(t_ref * 1e3, 3),
+                        ratio=round(t_ref / t_tri, 2), note=f'fwd+bwd {BS}x{SL}x{NH} fp32'))
+
+    stream, vocab = char_stream()
+    q, lq = train_tps(AWD_QRNN, stream, vocab, dev, steps, warm)
+    l, ll = train_tps(AWD_LSTM, stream, vocab, dev, steps, warm)
+    target = 2 if gpu else 1.5
+    print(f'training tokens/s (emb 400, hidden 1152, 3 layers, batch {BS}, seq {SL}, vocab {vocab}, {where}): '
+          f'AWD-QRNN {q:.0f}, AWD-LSTM{" (cuDNN)" if gpu else ""} {l:.0f}: {q/l:.2f}x (target {target}x); last losses {lq:.2f} / {ll:.2f}')
+    out.append(dict(bench=f'awd_qrnn_vs_awd_lstm_train_{tag}', value=round(q, 1), unit='tokens/s', baseline=round(l, 1), ratio=round(q / l, 2),
+                    note=f'{steps} Adam steps after {warm} warm-up, emb 400 / hidden 1152 / 3 layers, batch {BS}, seq {SL}, {where}'))
+    for o in out: print(json.dumps(o))
+
+if __name__ == '__main__': main()
