@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""Benchmark: training tokens/s of every architecture at the `cpu` preset sizes, in one run, with parameter counts.
+
+Each model trains inside its fastai Learner (the way `codelm train` runs it) and, as the baseline measured side by side,
+the same model, on the same batches, in a plain PyTorch loop (AdamW, no callbacks): the ratio is fastai's speed over the
+plain loop's (1.0 = no overhead). Rounds alternate the two and the best round of each counts, to damp the noise of a
+shared machine. Tokens are the non-padding input tokens of a step.
+    .venv/bin/python bench/train_speed.py [--steps 4] [--rounds 2] [--threads N] [--archs gpt2,bert,roberta,awd_lstm,awd_qrnn]
+"""
+import argparse, json, os, sys, time
+from pathlib import Path
+sys.path = [p for p in sys.path if Path(p or '.').resolve() != Path(__file__).resolve().parent]  # bench/tokenizers.py would shadow the `tokenizers` package
+import torch
+from fastai.basics import Callback, CancelFitException, DataLoaders, Adam
+from codelm.data import sample_corpus, read_split
+from codelm.tokenization import train_tokenizer, vocab_size_for
+from codelm.transformer import TRANSFORMER_ARCHS, TRANSFORMER_PRESETS, transformer_learner, LMLoss
+
+p = argparse.ArgumentParser()
+p.add_argument('--steps', type=int, default=4, help='timed optimizer steps per round (after 2 warm-up steps)')
+p.add_argument('--rounds', type=int, default=2)
+p.add_argument('--archs', default='gpt2,bert,roberta,awd_lstm,awd_qrnn')
+p.add_argument('--preset', default='cpu')
+p.add_argument('--threads', type=int, help="torch CPU threads (default: torch's); 1 is steadier on a machine shared with other jobs")
+args = p.parse_args()
+if args.threads: torch.set_num_threads(args.threads)
+WARM = 2
+
+class Timer(Callback):
+    "Time `n` training steps after `warm` warm-up steps, counting non-padding input tokens; then stop."
+    order = 99
+    def __init__(self, n, warm, pad_id): self.n, self.warm, self.pad_id, self.i, self.ntok = n, warm, pad_id, 0, 0
+    def before_fit(self): self.i, self.ntok = 0, 0
+    def after_batch(self):
+        if not self.training: return
+        self.i += 1
+        if self.i == self.warm: self.t0 = time.perf_counter()
+        elif self.i > self.warm:
+            x = self.xb[0]; self.ntok += int((x != self.pad_id).sum()) if self.pad_id is not None else x.numel()
+            if self.i == self.warm + self.n: self.secs = time.perf_counter() - self.t0; raise CancelFitException()
+
+def fastai_speed(learn, pad_id):
+    t = Timer(args.steps, WARM, pad_id)
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4, cbs=t)
+    return t.ntok / t.secs
+
+def plain_speed(model, dl, pad_id, forward):
+    "The same steps in a plain PyTorch loop."
+    opt, tok, model = torch.optim.AdamW(model.parameters(), lr=1e-4), 0, model.train()
+    for i, (x, y) in enumerate(dl):
+        if i == WARM: t0 = time.perf_counter()
+        loss = forward(model, x, y); loss.backward(); opt.step(); opt.zero_grad()
+        if i >= WARM: tok += int((x != pad_id).sum()) if pad_id is not None else x.numel()
+        if i + 1 == WARM + args.steps: return tok / (time.perf_counter() - t0)
+    raise SystemExit(f'not enough batches for {WARM + args.steps} steps: pass a smaller --steps')
+
+def n_params(model): return sum(p.numel() for p in model.parameters())
+
+def report(name, n, fa, pl, note):
+    print(f'{name:9s} {n/1e6:6.2f}M params  fastai {fa:8.0f} tok/s  plain PyTorch {pl:8.0f} tok/s  ({note})', flush=True)
+    return dict(bench=f'train_tokens_per_s_{name}', value=round(fa, 1), unit='tokens/s', baseline=round(pl, 1),
+                ratio=round(fa / pl, 3), params=n, note=f'{note}; baseline: the same model and batches in a plain PyTorch loop')
+
+corpus = sample_corpus()
+texts = {s: [r['code'] for r in read_split(corpus, s)] for s in ('train', 'valid')}
+toks = {k: train_tokenizer(k, corpus, vocab_size_for(k, preset=args.preset)) for k in ('bytebpe', 'wordpiece')}
+archs = [a.strip() for a in args.archs.split(',') if a.strip()]
+lines = []
+print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}; '
+      f'{args.rounds} rounds of {args.steps} steps, best round counts', flush=True)
+
+for arch in [a for a in archs if a in TRANSFORMER_ARCHS]:
+    tok = toks['wordpiece' if arch == 'bert' else 'bytebpe']
+    size = TRANSFORMER_PRESETS[args.preset][arch]
+    pad = tok.pad_id if arch != 'gpt2' else None
+    fa = pl = 0
+    for r in range(args.rounds):
+        learn = transformer_learner(arch, tok, texts, args.preset, seed=r)
+        fa = max(fa, fastai_speed(learn, pad))
+        base = transformer_learner(arch, tok, texts, args.preset, seed=r)
+        pl = max(pl, plain_speed(base.model, base.dls.train, pad, lambda m, x, y: LMLoss()(m(x), y)))
+    lines.append(report(arch, n_params(learn.model), fa, pl,
+                        f"{size['n_layers']} layers, d {size['d_model']}, ctx {size['ctx']}, bs {learn.step_bs}, vocab {tok.vocab_size} ({tok.kind})"))
+
+# ---- AWD-LSTM / AWD-QRNN (codelm.awd, issue 4) ------------------------------------------------------------------
+awd = [a for a in archs if a.startswith('awd_')]
+if awd:
+    try: from codelm.awd import AWD_SIZES, awd_lm_learner
+    except ImportError as e: print(f'AWD models skipped: codelm.awd does not export AWD_SIZES / awd_lm_learner yet ({e})'); awd = []
+if awd:
+    from fastai.text.data import LMDataLoader
+    tok, bs, sl = toks['bytebpe'], 16, 72   # fastai's default bptt; the AWD preset has no batch/context of its own
+    ids = {s: [torch.tensor(i) for i in tok.encode_batch(t)] for s, t in texts.items()}
+    def awd_dls(seed):
+        torch.manual_seed(seed)
+        dls = DataLoaders(LMDataLoader(ids['train'], bs=bs, seq_len=sl, shuffle=True), LMDataLoader(ids['valid'], bs=bs, seq_len=sl))
+        dls.vocab = tok.vocab
+        return dls
+    def awd_forward(m, x, y):
+        return torch.nn.functional.cross_entropy(m(x)[0].reshape(-1, len(tok.vocab)), y.reshape(-1))
+    for arch in awd:
+        s = AWD_SIZES[args.preset]
+        fa = pl = 0
+        for r in range(args.rounds):
+            learn = awd_lm_learner(awd_dls(r), arch, args.preset)
+            fa = max(fa, fastai_speed(learn, None))
+            base = awd_lm_learner(awd_dls(r), arch, args.preset)
+            base.model.reset()
+            pl = max(pl, plain_speed(base.model, base.dls.train, None, awd_forward))
+        lines.append(report(arch, n_params(learn.model), fa, pl,
+                            f"emb {s['emb_sz']}, hidden {s['n_hid']}, {s['n_layers']} layers, bptt {sl}, bs {bs}, vocab {len(tok.vocab)}"))
+
+for l in lines: print(json.dumps(l))

@@ -1,0 +1,266 @@
+"""Hostile samples in the HumanEval sandbox (codelm.humaneval): each ends as a failure or a timeout within its limit,
+nothing outside its temporary directory changes, and the evaluator carries on. Also the sanity checks on all 164
+problems and the `codelm humaneval --samples` command end to end.
+
+Checks that need a layer this machine refuses (a network namespace, a private /tmp) are skipped with the reason."""
+import json, os, shutil, signal, socket, subprocess, sys, tempfile, time
+from dataclasses import replace
+from pathlib import Path
+import pytest
+import codelm.humaneval as he
+from codelm.humaneval import SandboxConfig, run_sandboxed, sandbox_probe, build_program, load_problems, evaluate_samples, write_jsonl
+
+CFG = SandboxConfig(timeout=2.0)
+ISO = sandbox_probe(CFG)          # what this machine allows, recorded by a trivial run
+ROOT = os.geteuid() == 0
+REPO = Path(__file__).resolve().parent.parent
+PROBLEMS = load_problems()
+P0 = PROBLEMS['HumanEval/0']
+SEPARATED = ROOT or (ISO['mountns'] and ISO['readonly_root'])   # the sample cannot write what the evaluator's user can
+
+def sandbox_pids():
+    "Processes of the sandbox user (only meaningful when the evaluator is root and samples run as another user)."
+    uid, out = ISO['uid'], []
+    for p in Path('/proc').iterdir():
+        if not p.name.isdigit(): continue
+        try: st = (p/'status').read_text()
+        except OSError: continue
+        if any(l.split()[1:2] == [str(uid)] for l in st.splitlines() if l.startswith('Uid:')): out.append(int(p.name))
+    return out
+
+def hostile(code, **kw):
+    "Run `code` in the sandbox; it must end as a failure or a timeout, within its time limit."
+    c = replace(CFG, **kw)
+    t = time.monotonic(); r = run_sandboxed(code, c); dt = time.monotonic() - t
+    assert r['status'] in ('failed', 'timed out'), r
+    assert dt < c.timeout + 2.5, f'took {dt:.1f} s with a {c.timeout} s limit'
+    return r
+
+@pytest.fixture(autouse=True)
+def evaluator_carries_on():
+    "After every hostile sample: nothing of it is left running, and an ordinary sample still passes."
+    yield
+    if ROOT and ISO['uid'] != 0:
+        t = time.monotonic()
+        while (left := sandbox_pids()) and time.monotonic() - t < 2: time.sleep(0.05)
+        assert not left, f'sandbox processes left running: {left}'
+    assert run_sandboxed('print("still here")', CFG)['passed']
+    if he._WORK_BASE: assert os.listdir(he._WORK_BASE) == [], 'a work dir was left behind'
+
+def test_isolation_is_recorded():
+    assert {'netns', 'mountns', 'pidns', 'readonly_root', 'private_tmp', 'uid'} <= set(ISO)
+    if ROOT: assert ISO['uid'] != 0 and ISO['user'] == CFG.user
+    print(he.format_isolation(ISO))
+
+def test_infinite_loop_times_out():
+    r = hostile('while True: pass')
+    assert r['status'] == 'timed out' and r['reason'] == 'wall-clock limit of 2 s'
+
+def test_cpu_limit():
+    r = hostile('import threading\ndef burn():\n    while True: pass\nthreading.Thread(target=burn).start()\nburn()', timeout=6, cpu=1)
+    assert r['reason'] == 'CPU time limit of 1 s', r['reason']
+    assert r['seconds'] < 4
+
+def test_fork_bomb():
+    r = hostile('import os\nwhile True:\n    try: os.fork()\n    except OSError: pass')
+    assert r['status'] == 'timed out'
+
+def test_forks_are_limited():
+    r = hostile('import os, time\nn = 0\ntry:\n    while True:\n        if os.fork() == 0:\n            time.sleep(60); os._exit(0)\n'
+                '        n += 1\nexcept OSError as e: print("forks", n, e.errno)\nassert False')
+    n = int(r['output'].split()[1])
+    assert n < CFG.nproc, r['output']
+
+def test_memory_hog():
+    r = hostile('x = []\nwhile True: x.append(bytearray(10**7))', memory_mb=256)
+    assert r['reason'].startswith('MemoryError') and 'memory limit 256 MB' in r['reason'], r['reason']
+    assert r['maxrss_mb'] < 400
+    assert hostile('x = " " * 10**10')['reason'].startswith('MemoryError')
+
+def test_writes_and_deletes_outside_fail(tmp_path):
+    if not SEPARATED: pytest.skip('not root and no user namespace: the sample runs as you and can write what you can')
+    canary = tmp_path/'canary.txt'; canary.write_text('keep me')
+    cdir = tmp_path/'canary_dir'; cdir.mkdir(); (cdir/'inner.txt').write_text('keep me too')
+    in_repo, in_home = REPO/f'.sandbox-canary-{os.getpid()}', Path.home()/f'.sandbox-canary-{os.getpid()}'
+    targets = [REPO/'sandbox_pwned.txt', Path.home()/'sandbox_pwned.txt', REPO/'codelm'/'sandbox_pwned.py']
+    try:
+        for p in (in_repo, in_home):   # world-writable where the read-only mounts are what protects them
+            p.write_text('keep me'); p.chmod(0o666 if ISO['readonly_root'] else 0o644)
+        before = {p: (p.read_text(), p.stat().st_mode) for p in (canary, cdir/'inner.txt', in_repo, in_home)}
+        _try_writes(before, cdir, canary, targets)
+    finally:
+        for p in (in_repo, in_home): p.unlink(missing_ok=True)
+
+def _try_writes(before, cdir, canary, targets):
+    code = f'''
+import os, shutil
+def attempt(name, f):
+    try: f(); print(name, 'ok')
+    except Exception as e: print(name, type(e).__name__)
+for p in {[str(p) for p in before]!r}:
+    attempt('write ' + p, lambda: open(p, 'w').write('pwned'))
+    attempt('chmod ' + p, lambda: os.chmod(p, 0o777))
+    attempt('remove ' + p, lambda: os.remove(p))
+attempt('rmtree', lambda: shutil.rmtree({str(cdir)!r}))
+attempt('rename', lambda: os.rename({str(canary)!r}, {str(canary)!r} + '.moved'))
+for p in {[str(t) for t in targets]!r}:
+    attempt('create ' + p, lambda: open(p, 'w').write('pwned'))
+attempt('mkdir', lambda: os.mkdir({str(REPO/'sandbox_pwned_dir')!r}))
+assert False, 'a hostile sample never passes'
+'''
+    r = hostile(code)
+    assert r['reason'].startswith('AssertionError'), r
+    assert {p: (p.read_text(), p.stat().st_mode) for p in before} == before
+    assert not any(t.exists() for t in targets) and not (REPO/'sandbox_pwned_dir').exists()
+    assert ' ok' not in r['output'], r['output']
+
+def test_world_writable_places_are_private():
+    if not (ISO['private_tmp'] and ISO['readonly_root']):
+        pytest.skip('no mount namespace here: the sample shares /tmp, /var/tmp and /dev/shm with the machine')
+    exposed = Path(tempfile.mkdtemp(prefix='codelm-canary-', dir='/tmp'))
+    try:
+        exposed.chmod(0o777); f = exposed/'open.txt'; f.write_text('world-writable'); f.chmod(0o666)
+        tag = f'codelm_pwned_{os.getpid()}'
+        targets = [Path('/tmp')/tag, Path('/var/tmp')/tag, Path('/dev/shm')/tag]
+        code = f'''
+import os
+for p in {[str(f)] + [str(t) for t in targets]!r}:
+    try: open(p, 'w').write('pwned'); print(p, 'written')
+    except OSError as e: print(p, type(e).__name__)
+assert not os.path.exists({str(exposed)!r}), 'the host /tmp is visible'
+assert False
+'''
+        r = hostile(code)
+        assert r['reason'].startswith('AssertionError (line 7'), r   # /tmp/{tag} is written, in the private tmpfs
+        assert f.read_text() == 'world-writable' and not any(t.exists() for t in targets)
+    finally: shutil.rmtree(exposed)
+
+def test_network_connection_is_blocked():
+    if not ISO['netns']: pytest.skip('no network namespace on this machine: the sample could reach the network')
+    srv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen(); srv.settimeout(0.2)
+    port = srv.getsockname()[1]
+    unix = socket.socket(socket.AF_UNIX); name = f'\0codelm-test-{os.getpid()}'; unix.bind(name); unix.listen(); unix.settimeout(0.2)
+    code = f'''
+import socket
+for make, addr in ((lambda: socket.socket(), ("127.0.0.1", {port})), (lambda: socket.socket(socket.AF_UNIX), {name!r})):
+    s = make(); s.settimeout(1)
+    try: s.connect(addr); s.sendall(b"leak"); print("connected")
+    except OSError as e: print(type(e).__name__, e.errno)
+try: socket.getaddrinfo("pypi.org", 443); print("resolved")
+except OSError as e: print("dns", type(e).__name__)
+assert False
+'''
+    try:
+        r = hostile(code)
+        for s in (srv, unix):
+            with pytest.raises(socket.timeout): s.accept()
+        assert 'connected' not in r['output'] and 'resolved' not in r['output'], r['output']
+    finally: srv.close(); unix.close()
+
+def test_killing_the_parent():
+    if not ROOT and not ISO['pidns']: pytest.skip('not root and no pid namespace: the sample runs as you and could signal the evaluator')
+    me, group = os.getpid(), os.getpgid(0)
+    code = f'''
+import os, signal
+tries = (lambda: os.kill(os.getppid(), signal.SIGKILL), lambda: os.killpg(os.getpgid(os.getppid()), signal.SIGKILL),
+         lambda: os.kill({me}, signal.SIGKILL), lambda: os.killpg({group}, signal.SIGKILL),
+         lambda: os.kill(-1, signal.SIGKILL), lambda: os.killpg(0, signal.SIGKILL), lambda: os.kill(1, signal.SIGKILL))
+for f in tries:
+    try: f(); print('sent')
+    except OSError as e: print(type(e).__name__)
+assert False
+'''
+    r = hostile(code)
+    assert r['status'] == 'failed'
+    # this process is alive (the test runs); so is its process group leader
+    os.kill(group, 0)
+
+@pytest.mark.parametrize('trick', [
+    'import sys\nsys.exit(0)',
+    'import os\nos._exit(0)',
+    'raise SystemExit(0)',
+    'exit()',
+    'import os, signal\nos.kill(os.getpid(), signal.SIGKILL)',
+    'import atexit, os\natexit.register(os._exit, 0)\nraise SystemExit(0)',
+    'import threading, os, time\nthreading.Thread(target=os._exit, args=(0,)).start()\ntime.sleep(1)',
+    'import os, sys\nos._exit = lambda *a: None\nsys.exit(0)',
+    'print("P" + "0" * 32, flush=True)\nimport os\nos._exit(0)',
+    'import os\nfor fd in range(1, 64):\n    try: os.write(fd, b"P" + b"0" * 32 + b"\\n")\n    except OSError: pass\nos._exit(0)',
+    'import sys\nsys.modules["__main__"].__dict__.clear()\nsys.exit(0)',
+])
+def test_early_exit_is_not_a_pass(trick):
+    # a wrong body, then the trick at module level: it runs before the tests
+    r = hostile(build_program(P0, f'    return True\n{trick}\n'))
+    assert r['status'] == 'failed', r
+    # the same trick inside the function, called by check()
+    body = ''.join(f'    {l}\n' for l in trick.splitlines())
+    assert hostile(build_program(P0, body))['status'] == 'failed'
+
+def test_output_floods():
+    r = hostile('while True: print("x" * 10000)')
+    assert r['reason'].startswith('output limit') and r['seconds'] < 2
+    assert r['output_bytes'] < CFG.max_output + (1 << 17) and len(r['output']) < 2 * CFG.keep_output + 100
+    r = hostile('import sys\nwhile True: sys.stderr.write("y" * 10000)')
+    assert r['reason'].startswith('output limit')
+
+def test_file_floods():
+    r = hostile('with open("big", "wb") as f:\n    while True: f.write(b"x" * 2**20)')
+    assert 'File too large' in r['reason'], r['reason']
+    r = hostile('i = 0\nwhile True:\n    open(f"f{i}", "wb").write(b"x" * 2**20); i += 1')
+    if ISO['private_tmp']: assert 'No space left' in r['reason'], r['reason']
+
+def test_no_privileges():
+    code = ('import os\nprint(os.getuid(), os.geteuid())\n'
+            'for f in (lambda: os.setuid(0), lambda: open("/etc/shadow").read(), lambda: os.listdir("/root")):\n'
+            '    try: print("ok", f())\n    except OSError as e: print(type(e).__name__)\nassert False')
+    r = hostile(code)
+    uid, euid = map(int, r['output'].split()[:2])
+    if ROOT:
+        assert uid == euid == ISO['uid'] != 0
+        assert 'ok None' not in r['output'] and 'root:' not in r['output']
+
+def test_evaluator_carries_on_in_a_batch():
+    bad = ['    while True: pass\n', '    import os\n    while True: os.fork()\n', '    while True: print("x" * 10**5)\n',
+           '    return True\nimport os\nos._exit(0)\n', '    return [0] * 10**10\n']
+    samples = [dict(task_id='HumanEval/0', completion=c) for c in [P0['canonical_solution']] + bad + [P0['canonical_solution'] + '\n']]
+    res = evaluate_samples(samples, {'HumanEval/0': P0}, k=(1,), workers=2, config=CFG)
+    assert [r['passed'] for r in res['results']] == [True] + [False] * len(bad) + [True]
+    assert res['pass@1'] == pytest.approx(2 / 7)
+
+def test_canonical_solutions_pass_and_empty_bodies_fail_on_all_164():
+    cfg, workers = replace(CFG, timeout=10), os.cpu_count()
+    t = time.monotonic()
+    res = evaluate_samples([dict(task_id=t_, completion=p['canonical_solution']) for t_, p in PROBLEMS.items()], PROBLEMS, k=(1,), workers=workers, config=cfg)
+    t1 = time.monotonic() - t
+    assert res['problems'] == 164 and res['pass@1'] == 1.0, [(r['task_id'], r['reason']) for r in res['results'] if not r['passed']]
+    res0 = evaluate_samples([dict(task_id=t_, completion='') for t_ in PROBLEMS], PROBLEMS, k=(1,), workers=workers, config=cfg)
+    assert res0['pass@1'] == 0.0, [r['task_id'] for r in res0['results'] if r['passed']]
+    print(f'164 canonical solutions: pass@1 = 1.0 in {t1:.1f} s with {workers} workers')
+
+def test_cli_scores_a_samples_file(tmp_path):
+    codelm = [str(Path(sys.executable).parent/'codelm')]
+    recs = [dict(task_id=t, completion=p['canonical_solution'] if i % 2 == 0 else '    return None\n')
+            for i, (t, p) in enumerate(list(PROBLEMS.items())[:4])]
+    write_jsonl(tmp_path/'s.jsonl', recs)
+    r = subprocess.run([*codelm, 'humaneval', '--samples', tmp_path/'s.jsonl', '-k', '1', '--workers', '2', '--json',
+                        '--results', tmp_path/'r.jsonl'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    j = json.loads(r.stdout)
+    assert (j['problems'], j['pass@1'], j['status']) == (4, 0.5, {'passed': 2, 'failed': 2})
+    assert len((tmp_path/'r.jsonl').read_text().splitlines()) == 4
+    r = subprocess.run([*codelm, 'humaneval', '--samples', tmp_path/'s.jsonl'], capture_output=True, text=True)
+    assert r.returncode == 0 and 'expected to score near 0' in r.stdout and 'pass@10 left out' in r.stdout
+    (tmp_path/'bad.jsonl').write_text('{"task_id": "HumanEval/0"}\n')
+    r = subprocess.run([*codelm, 'humaneval', '--samples', tmp_path/'bad.jsonl'], capture_output=True, text=True)
+    assert r.returncode == 2 and "bad.jsonl:1: field 'completion'" in r.stderr and 'Traceback' not in r.stderr
+    r = subprocess.run([*codelm, 'humaneval', 'no-such-model-xyz'], capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
+    assert r.returncode == 2 and 'offline' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+
+def test_without_namespaces_the_limits_still_hold():
+    "The path of a container that refuses namespaces: the problems' own imports still work, and limits still bind."
+    cfg = replace(CFG, isolate=False, timeout=10)
+    some = {t: PROBLEMS[t] for t in list(PROBLEMS)[:10] + ['HumanEval/162']}   # 162 imports hashlib
+    res = evaluate_samples([dict(task_id=t, completion=p['canonical_solution']) for t, p in some.items()], some, k=(1,), workers=2, config=cfg)
+    assert res['pass@1'] == 1.0 and res['isolation']['netns'] is False
+    assert run_sandboxed('while True: pass', replace(cfg, timeout=1))['status'] == 'timed out'
+    assert run_sandboxed('x = " " * 10**10', replace(cfg, memory_mb=256))['reason'].startswith('MemoryError')
