@@ -57,7 +57,7 @@ train_run('gpt2', None, sample_corpus(), runs/'bench_gpt2', 'smoke', quiet=True)
 gpt = load_lm(runs/'bench_gpt2', device='cpu')
 t_g, g_out = timed(lambda: gpt.generate(PROMPT, n=N, max_new_chars=CHARS, temperature=0.8, seed=0), reps=2)
 n_g = sum(len(o) for o in g_out)
-max_tok = max(len(gpt.tokenizer.encode(o)) for o in g_out) + 1
+max_tok = min(gpt.context - 1 - len(gpt.tokenizer.encode(PROMPT)), max(len(gpt.tokenizer.encode(o)) for o in g_out) + 1)  # within n_positions
 from transformers import pipeline, logging as hf_logging
 hf_logging.set_verbosity_error()
 pipe = pipeline('text-generation', model=gpt.hf, tokenizer=gpt.tokenizer.hf_tokenizer(), device='cpu')

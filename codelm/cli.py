@@ -20,8 +20,8 @@ from .humaneval import *
 # %% auto #0
 __all__ = ['USER_ERRORS', 'COMMANDS', 'parser', 'main']
 
-# %% ../nbs/11_cli.ipynb #6f0386e4
-USER_ERRORS = (CorpusError, TokenizerError, AwdError, TransformerError, RunError, LeakageError, HumanEvalError, SandboxError,
+# %% ../nbs/11_cli.ipynb #dee6be7d
+USER_ERRORS = (CorpusError, TokenizerError, AwdError, TransformerError, RunError, InferenceError, LeakageError, HumanEvalError, SandboxError,
                FileNotFoundError)
 COMMANDS = (add_corpus_cli, add_tokenizers_cli, add_train_cli, add_inference_cli, add_evaluate_cli, add_humaneval_cli)  # one `add_<step>_cli` per module, in the order of the flow
 

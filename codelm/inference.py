@@ -12,8 +12,8 @@ from pathlib import Path
 import torch, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['MASK', 'LOADERS', 'sample_next', 'truncate', 'Score', 'CodeLM', 'AwdLM', 'read_run_config', 'load_lm',
-           'TransformerCausalLM', 'TransformerMaskedLM', 'add_inference_cli']
+__all__ = ['MASK', 'LOADERS', 'sample_next', 'truncate', 'Score', 'InferenceError', 'CodeLM', 'AwdLM', 'read_run_config',
+           'load_lm', 'TransformerCausalLM', 'TransformerMaskedLM', 'add_inference_cli']
 
 # %% ../nbs/06_inference.ipynb #690c0fd8
 def sample_next(logits:torch.Tensor, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
@@ -53,12 +53,16 @@ class Score:
     def bpb(self) -> float: return self.bits / self.n_bytes if self.n_bytes else float('nan')
     def as_dict(self): return dict(bits=self.bits, bytes=self.n_bytes, bpb=self.bpb, pseudo=self.pseudo, lower_bound=self.lower_bound, tokens=self.tokens)
 
-# %% ../nbs/06_inference.ipynb #5ea4658d
+# %% ../nbs/06_inference.ipynb #60b4c8cf
+class InferenceError(ValueError):
+    "A request a model cannot serve (a text without its one `<mask>`, say); the message says what was expected."
+
+# %% ../nbs/06_inference.ipynb #5f9b257e
 MASK = '<mask>'
 
 def _split_mask(text:str) -> tuple[str, str]:
     "The text before and after the one `<mask>` of `text`."
-    if text.count(MASK) != 1: raise ValueError(f'fill_mask: the text must hold exactly one {MASK}, it holds {text.count(MASK)}')
+    if text.count(MASK) != 1: raise InferenceError(f'fill_mask: the text must hold exactly one {MASK}, it holds {text.count(MASK)}')
     return tuple(text.split(MASK))
 
 def _rank_fills(lm, pre, post, cands, k):
@@ -143,13 +147,15 @@ def _repeat_state(h, n:int):
     if isinstance(h, torch.Tensor): return h.repeat(1, n, *[1] * (h.dim() - 2))
     return type(h)(_repeat_state(x, n) for x in h)
 
-# %% ../nbs/06_inference.ipynb #8124fec8
+# %% ../nbs/06_inference.ipynb #32fb6f04
 class AwdLM(CodeLM):
     "A `CodeLM` over a fastai AWD-LSTM / AWD-QRNN language model (hidden state reused between steps)."
     family = 'causal'
     def __init__(self, model, tokenizer, name:str, device=None, chunk:int=1024):
         super().__init__(name, tokenizer, context=10**9, device=device)
         self.model, self.chunk = model.to(self.device).eval(), chunk
+    @property
+    def start_id(self): return self.tokenizer.eos_id  # lm_dataloaders joins functions with eos: eos starts a function
     def _logits(self, x): return self.model(x)[0]
     def _start(self, ids, n):
         self.model.reset()
