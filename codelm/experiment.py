@@ -125,7 +125,7 @@ def results_table(recs:list[dict]):
                      'token accuracy (test)': _g(m, 'token_accuracy', 'accuracy'),
                      'masked accuracy': _g(m, 'masked_accuracy'),
                      'line exact match': _g(m, 'line_completion.exact_match', 'line_exact_match'),
-                     'line edit sim.': _g(m, 'line_completion.edit_similarity', 'line_edit_similarity'),
+                     'line edit sim.': _g(m, 'line_completion.edit_sim', 'line_completion.edit_similarity', 'line_edit_similarity'),
                      'syntax valid': _g(m, 'syntax.valid_rate', 'syntax_validity.valid_rate', 'syntax_valid_rate'),
                      'train s': c.get('train_seconds'), 'tokens/s': c.get('tokens_per_s'),
                      'paper accuracy': float(p['accuracy']) if p else None, 'paper train loss': float(p['train_loss']) if p else None,

@@ -15,22 +15,21 @@ import torch, torch.nn.functional as F
 __all__ = ['MASK', 'LOADERS', 'sample_next', 'truncate', 'Score', 'InferenceError', 'CodeLM', 'AwdLM', 'read_run_config',
            'load_lm', 'TransformerCausalLM', 'TransformerMaskedLM', 'add_inference_cli']
 
-# %% ../nbs/06_inference.ipynb #690c0fd8
+# %% ../nbs/06_inference.ipynb #3c2d5bbd
 def sample_next(logits:torch.Tensor, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
                 generator:torch.Generator|None=None) -> torch.Tensor:
     "Draw one token id per row of `logits` [n, V] (greedy when temperature is 0)."
     logits = logits.float()
     if temperature is None or temperature <= 0: return logits.argmax(-1)
-    logits = logits / temperature
-    if top_k: 
-        kth = logits.topk(min(top_k, logits.shape[-1]), dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float('-inf'))
+    logits, idx = logits / temperature, None
+    if top_k and top_k < logits.shape[-1]: logits, idx = logits.topk(top_k, dim=-1)  # sorted: top-p needs no full sort
     if top_p is not None and top_p < 1:
-        srt, idx = logits.sort(-1, descending=True)
-        cum = srt.softmax(-1).cumsum(-1)
-        drop = cum - srt.softmax(-1) > top_p  # keep the smallest set whose mass reaches top_p
-        logits = logits.masked_fill(drop.scatter(-1, idx, drop), float('-inf'))
-    return torch.multinomial(logits.softmax(-1), 1, generator=generator).squeeze(-1)
+        if idx is None: logits, idx = logits.sort(-1, descending=True)
+        p = logits.softmax(-1)
+        logits = logits.masked_fill(p.cumsum(-1) - p > top_p, float('-inf'))  # keep the smallest set whose mass reaches top_p
+    p = logits.softmax(-1)  # exponential race: argmax p/E with E ~ Exp(1) is a draw from p (cheaper than multinomial)
+    tok = (p / torch.empty_like(p).exponential_(generator=generator)).argmax(-1)
+    return tok if idx is None else idx.gather(-1, tok[:, None]).squeeze(-1)
 
 # %% ../nbs/06_inference.ipynb #41706db4
 def truncate(text:str, stop=(), max_chars:int|None=None) -> tuple[str, bool]:
@@ -39,6 +38,44 @@ def truncate(text:str, stop=(), max_chars:int|None=None) -> tuple[str, bool]:
     if cut: return text[:min(cut)], True
     if max_chars is not None and len(text) >= max_chars: return text[:max_chars], True
     return text, False
+
+# %% ../nbs/06_inference.ipynb #f5292c07
+class _Samples:
+    "The texts of `n` rows sampled token by token: incremental decoding, stop strings checked on the tail."
+    def __init__(self, tok, n:int, stop=(), max_chars:int|None=None, window:int=8, hold:int=16):
+        self.tok, self.stop, self.max_chars, self.window, self.hold = tok, list(stop or ()), max_chars, window, hold
+        self.ids, self.text, self.cur = [[] for _ in range(n)], [''] * n, [''] * n
+        self.a, self.r, self.done, self.final = [0] * n, [0] * n, [False] * n, [None] * n
+        self.tail = max([len(s) for s in self.stop] + [1]) - 1
+    def _resync(self, i):
+        "Start row `i` over from a full decode."
+        ids = self.ids[i]; self.text[i] = self.tok.decode(ids)
+        self.a[i], self.r[i] = max(0, len(ids) - 1), len(ids); self.cur[i] = self.tok.decode(ids[self.a[i]:])
+    def _step(self, i, t):
+        ids = self.ids[i]; ids.append(t)
+        new, cur = self.tok.decode(ids[self.a[i]:]), self.cur[i]
+        if not new.startswith(cur): return self._resync(i) or 0
+        d = new[len(cur):]
+        if (d.endswith('\ufffd') or '\ue000' in d) and len(ids) - self.r[i] < self.hold: return None  # a character is incomplete
+        old = len(self.text[i]); self.text[i] += d; self.r[i], self.cur[i] = len(ids), new
+        if len(ids) - self.a[i] > self.window: self.a[i] = len(ids) - 1; self.cur[i] = self.tok.decode(ids[-1:])
+        return old
+    def push(self, toks:list[int], eos:int|None=None) -> bool:
+        "Append one sampled token per row (eos ends a row); True once every row has finished."
+        for i, t in enumerate(toks):
+            if self.done[i]: continue
+            if t == eos: self.done[i] = True; continue
+            old = self._step(i, t)
+            if old is None: continue
+            txt = self.text[i]
+            if not ((self.max_chars is not None and len(txt) >= self.max_chars) or any(s in txt[max(0, old - self.tail):] for s in self.stop)): continue
+            full, fin = truncate(self.tok.decode(self.ids[i]), self.stop, self.max_chars)
+            if fin: self.done[i], self.final[i] = True, full
+            else: self._resync(i)
+        return all(self.done)
+    def texts(self) -> list[str]:
+        "Each row's text: its full decode, cut at the first stop string or `max_chars`."
+        return [f if f is not None else truncate(self.tok.decode(ids), self.stop, self.max_chars)[0] for f, ids in zip(self.final, self.ids)]
 
 # %% ../nbs/06_inference.ipynb #ab0fa0d8
 @dataclass
@@ -71,7 +108,7 @@ def _rank_fills(lm, pre, post, cands, k):
     scored = [dict(fill=c, text=pre + c + post, bits=lm.score(pre + c + post).bits) for c in uniq]
     return sorted(scored, key=lambda d: d['bits'])[:k]
 
-# %% ../nbs/06_inference.ipynb #2e9bedb5
+# %% ../nbs/06_inference.ipynb #dd15c0c1
 class CodeLM:
     "One interface for every model: `generate`, `score`, `fill_mask`, `name`, `family`, `tokenizer`."
     family = 'causal'
@@ -97,26 +134,20 @@ class CodeLM:
             ids = ids[-room:]
         return ids
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def generate(self, prompt:str='', n:int=1, max_new_chars:int=200, temperature:float=0.8, top_k:int|None=None,
                  top_p:float|None=None, stop=(), seed:int|None=None) -> list[str]:
         "`n` continuations of `prompt` (without it), sampled in one batch, each cut at a stop string or `max_new_chars`."
         g = torch.Generator(device='cpu').manual_seed(seed if seed is not None else torch.seed() % 2**63)
         ids = self._prompt_ids(prompt)
         state, logits = self._start(torch.tensor(ids, device=self.device), n)
-        out, done, texts = [[] for _ in range(n)], [False] * n, [''] * n
-        eos, budget = self.tokenizer.eos_id, self.context - len(ids)
+        smp, eos, budget = _Samples(self.tokenizer, n, stop, max_new_chars), self.tokenizer.eos_id, self.context - len(ids)
         steps = budget if max_new_chars is None else min(budget, 8 * max_new_chars + 8)  # tokens that decode to no text are possible
         for step in range(max(1, steps)):
             nxt = sample_next(logits.cpu(), temperature, top_k, top_p, g)
-            for i, t in enumerate(nxt.tolist()):
-                if done[i]: continue
-                if t == eos: done[i] = True; continue
-                out[i].append(t)
-                texts[i], done[i] = truncate(self.tokenizer.decode(out[i]), stop, max_new_chars)
-            if all(done): break
+            if smp.push(nxt.tolist(), eos): break
             state, logits = self._advance(state, nxt.to(self.device))
-        return texts
+        return smp.texts()
 
     @torch.no_grad()
     def fill_mask(self, text:str, k:int=5, n_candidates:int=20, max_fill_chars:int=40, temperature:float=0.8, seed:int=0) -> list[dict]:
@@ -147,7 +178,16 @@ def _repeat_state(h, n:int):
     if isinstance(h, torch.Tensor): return h.repeat(1, n, *[1] * (h.dim() - 2))
     return type(h)(_repeat_state(x, n) for x in h)
 
-# %% ../nbs/06_inference.ipynb #32fb6f04
+# %% ../nbs/06_inference.ipynb #aae78713
+def _fast_rnns(model):
+    "The bare LSTMs of an AWD-LSTM in eval mode, its weights already set by the prompt's pass (None for other models)."
+    from fastai.text.models.awdlstm import AWD_LSTM, WeightDropout
+    enc, dec = model[0], model[1]
+    if type(enc) is not AWD_LSTM or enc.training or not hasattr(dec, 'decoder'): return None
+    if not all(type(r) is WeightDropout and isinstance(r.module, torch.nn.LSTM) for r in enc.rnns): return None
+    return [r.module for r in enc.rnns]
+
+# %% ../nbs/06_inference.ipynb #75bd757a
 class AwdLM(CodeLM):
     "A `CodeLM` over a fastai AWD-LSTM / AWD-QRNN language model (hidden state reused between steps)."
     family = 'causal'
@@ -162,8 +202,15 @@ class AwdLM(CodeLM):
         logits = self._logits(ids[None])[:, -1]
         enc = self.model[0]
         enc.hidden, enc.bs = _repeat_state(enc.hidden, n), n
-        return None, logits.repeat(n, 1)
-    def _advance(self, state, ids): return None, self._logits(ids[:, None])[:, -1]
+        return _fast_rnns(self.model), logits.repeat(n, 1)
+    def _advance(self, rnns, ids):
+        if rnns is None: return None, self._logits(ids[:, None])[:, -1]
+        enc = self.model[0]; x, hid = enc.encoder(ids[:, None]), []
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', UserWarning)  # weights not in one flat buffer: fine for one token
+            for rnn, h in zip(rnns, enc.hidden): x, h = rnn(x, h); hid.append(h)
+        enc.hidden = hid
+        return rnns, self.model[1].decoder(x[:, -1])
     def _token_logprobs(self, ids):
         self.model.reset()
         out = [self._logits(ids[None, i:i + self.chunk])[0] for i in range(0, len(ids) - 1, self.chunk)]
@@ -229,7 +276,7 @@ def _expand_cache(cache, n:int):
     if isinstance(cache, tuple): return tuple(tuple(t.repeat_interleave(n, 0) for t in layer) for layer in cache)
     return None
 
-# %% ../nbs/06_inference.ipynb #e3cc270f
+# %% ../nbs/06_inference.ipynb #39e1d0ae
 class TransformerCausalLM(CodeLM):
     "A `CodeLM` over a transformers causal LM (GPT-2): the prompt runs once, its key/value cache serves every sample."
     family = 'causal'
@@ -245,7 +292,8 @@ class TransformerCausalLM(CodeLM):
             out = self.hf(input_ids=ids[None].repeat(n, 1), use_cache=True); return out.past_key_values, out.logits[:, -1]
         return cache, out.logits[:, -1].repeat(n, 1)
     def _advance(self, cache, ids):
-        out = self.hf(input_ids=ids[:, None], past_key_values=cache, use_cache=True)
+        emb = self.hf.get_input_embeddings()(ids[:, None])  # as input_ids would, minus transformers' per-step padding check (a sync)
+        out = self.hf(inputs_embeds=emb, past_key_values=cache, use_cache=True)
         return out.past_key_values, out.logits[:, -1]
     def _token_logprobs(self, ids):
         "One pass if `ids` fit the context, else windows of the context sliding by `stride` (each target scored once)."

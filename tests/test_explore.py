@@ -1,0 +1,85 @@
+"End to end: `codelm explore` serves the explorer with Voila; headless Chromium (Playwright, the system's Chromium) types a prompt, clicks Generate and sees both models' completions."
+import os, shutil, signal, socket, subprocess, sys, time
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get('CODELM_ARTIFACTS', ROOT/'tests'/'artifacts'))
+CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+                 '--disable-component-update', '--disable-sync']
+
+def system_chromium() -> str:
+    "Path of the system Chromium, installed by tools/install_browser.sh if missing; skips the test when none can be had."
+    r = subprocess.run(['bash', str(ROOT/'tools'/'install_browser.sh')], capture_output=True, text=True, timeout=1500)
+    for p in ('/usr/bin/chromium', shutil.which('chromium'), shutil.which('chromium-browser')):
+        if p and Path(p).exists(): return p
+    pytest.skip(f'no Chromium, and none could be installed: {r.stdout.strip() or r.stderr.strip()}')
+
+def free_port() -> int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def wait_for_port(port, proc, timeout=60):
+    t = time.time()
+    while time.time() - t < timeout:
+        if proc.poll() is not None: raise AssertionError(f'codelm explore exited with {proc.returncode}:\n{proc.stdout.read()}')
+        try:
+            with socket.create_connection(('127.0.0.1', port), timeout=1): return
+        except OSError: time.sleep(0.3)
+    raise AssertionError(f'codelm explore did not listen on 127.0.0.1:{port} within {timeout}s')
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory):
+    os.environ['CODELM_NO_BAR'] = '1'
+    from codelm.data import sample_corpus
+    from codelm.train import train_run
+    d = tmp_path_factory.mktemp('explore')/'runs'
+    train_run('awd_lstm', 'char', sample_corpus(), d/'lstm_char', 'smoke', quiet=True)
+    train_run('gpt2', None, sample_corpus(), d/'gpt2', 'smoke', quiet=True)
+    return d
+
+def test_explore_in_chromium(runs, tmp_path):
+    chromium = system_chromium()
+    sync_api = pytest.importorskip('playwright.sync_api', reason='the playwright package is not installed (pip install playwright)')
+    port = free_port()
+    exe = Path(sys.executable).parent/'codelm'
+    cmd = [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from codelm.cli import main; sys.exit(main())']
+    env = {**os.environ, 'PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD': '1', 'CODELM_NO_BAR': '1'}
+    proc = subprocess.Popen(cmd + ['explore', '--runs', str(runs), '--port', str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, env=env, start_new_session=True)  # its own process group: voila and its kernel die with it
+    try:
+        wait_for_port(port, proc)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport={'width': 1400, 'height': 1100})
+                page.goto(f'http://127.0.0.1:{port}/', timeout=90_000)
+                prompt = page.locator('.codelm-prompt textarea')
+                prompt.wait_for(timeout=90_000)
+                prompt.fill('def add(a, b):\n    return')
+                page.wait_for_timeout(300)  # let the widget sync the prompt to the kernel
+                page.locator('.codelm-generate').click()
+                panels = page.locator('.codelm-panel')
+                t = time.time()
+                while time.time() - t < 90:
+                    if panels.count() == 2 and all(panels.nth(i).locator('.codelm-sample').count() > 0 for i in range(2)): break
+                    page.wait_for_timeout(500)
+                try: page.locator('.js-plotly-plot').first.wait_for(timeout=15_000)  # the figure comes when every panel is done
+                except sync_api.TimeoutError: pass  # asserted below, after the screenshot
+                shot = ARTIFACTS/'explore.png'
+                shot.parent.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shot), full_page=True)
+                print(f'screenshot: {shot}')
+                text = [panels.nth(i).inner_text() for i in range(panels.count())]
+                assert len(text) == 2, f'expected a panel per run, got {len(text)}: {text}'
+                assert any('gpt2' in x for x in text) and any('lstm_char' in x for x in text), text
+                for i in range(2):
+                    assert panels.nth(i).locator('.codelm-sample').count() >= 1, f'no completion in panel {i}: {text[i]}'
+                    assert 'bits/byte' in text[i] and 'error' not in text[i].lower(), text[i]
+                assert page.locator('.js-plotly-plot').count() >= 1, 'the plotly figure of the prompt bits did not appear'
+            finally: browser.close()
+    finally:
+        try: os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError: pass
+        try: proc.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL); proc.wait()
