@@ -17,7 +17,8 @@ from . import evaluate as _evaluate
 
 # %% auto #0
 __all__ = ['GRID', 'EVAL_LIMITS', 'PAPER_CAVEAT', 'PAPER_NAMES', 'select_runs', 'run_grid', 'paper_table', 'collect',
-           'results_table', 'epoch_figures', 'bpb_figure', 'write_report', 'add_experiment_cli']
+           'results_table', 'epoch_figures', 'bpb_figure', 'samples_html', 'findings', 'write_report',
+           'add_experiment_cli']
 
 # %% ../nbs/09_experiment.ipynb #84867308
 GRID = tuple([(f'{a}-{t}', a, t) for a in ('awd_lstm', 'awd_qrnn') for t in ('word', 'unigram', 'bpe', 'char')] +
@@ -160,7 +161,53 @@ def bpb_figure(recs:list[dict], base:dict|None=None):
     f.update_layout(title='Bits per byte on the test split (lower is better; masked models: pseudo-log-likelihood)', height=420)
     return f
 
-# %% ../nbs/09_experiment.ipynb #e06f2856
+# %% ../nbs/09_experiment.ipynb #37f2b749
+def samples_html(s:dict|None) -> str:
+    "The demo generations and fills of one run's samples.json as HTML."
+    if not s: return '<p>no samples.json yet</p>'
+    out = ''.join(f'<h4>{html.escape(p)}</h4>' + ''.join(f'<pre>{html.escape(p + x)}</pre>' for x in xs) for p, xs in (s.get('samples') or {}).items())
+    for t, fills in (s.get('fills') or {}).items():
+        out += f'<h4>{html.escape(t)}</h4><ol>' + ''.join(f"<li><code>{html.escape(f['fill'])}</code> ({f['bits']:.1f} bits)</li>" for f in fills) + '</ol>'
+    return out
+
+# %% ../nbs/09_experiment.ipynb #b4999009
+def _by_name(recs): return {r['name']: r for r in recs}
+def _bpb(r): return _g((r or {}).get('metrics') or {}, 'bpb')
+
+def findings(recs:list[dict]):
+    "The paper's conclusions next to what the runs of a registry show (a pandas DataFrame: question, paper, ours, verdict)."
+    import pandas as pd
+    R, paper, rows = _by_name(recs), {r['run']: r for r in paper_table()}, []
+    def add(q, pap, ours, verdict): rows.append(dict(question=q, paper=pap, ours=ours, verdict=verdict))
+    for arch, label in (('awd_lstm', 'AWD-LSTM'), ('awd_qrnn', 'AWD-QRNN')):
+        c, b = R.get(f'{arch}-char'), R.get(f'{arch}-bpe')
+        pa = f"accuracy char {float(paper[f'{arch}-char']['accuracy']):.3f} > bpe {float(paper[f'{arch}-bpe']['accuracy']):.3f}"
+        if _bpb(c) is None or _bpb(b) is None: add(f'{label}: does char beat BPE?', pa, 'not in this registry', 'unanswered'); continue
+        acc = lambda r: _g(r['metrics'], 'token_accuracy')
+        add(f'{label}: does char beat BPE?', pa, f'accuracy char {acc(c):.3f} vs bpe {acc(b):.3f}; bits/byte char {_bpb(c):.3f} vs bpe {_bpb(b):.3f}',
+            'char beats BPE on bits per byte' if _bpb(c) < _bpb(b) else 'BPE beats char on bits per byte (accuracy per token misleads)')
+    for t in AWD_TOKENIZERS:
+        l, q = R.get(f'awd_lstm-{t}'), R.get(f'awd_qrnn-{t}')
+        pa = f"accuracy LSTM {float(paper[f'awd_lstm-{t}']['accuracy']):.3f} vs QRNN {float(paper[f'awd_qrnn-{t}']['accuracy']):.3f}"
+        if _bpb(l) is None or _bpb(q) is None: add(f'{t}: does QRNN keep up with LSTM?', pa, 'not in this registry', 'unanswered'); continue
+        tl, tq = l['config'].get('tokens_per_s'), q['config'].get('tokens_per_s')
+        speed = f'; training {tq / tl:.1f}x the tokens/s' if tl and tq else ''
+        gap = (_bpb(q) - _bpb(l)) / _bpb(l)
+        add(f'{t}: does QRNN keep up with LSTM?', pa, f'bits/byte LSTM {_bpb(l):.3f} vs QRNN {_bpb(q):.3f}{speed}',
+            'QRNN keeps up (within 5 % of LSTM)' if gap <= 0.05 else f'QRNN is {gap:.0%} worse than LSTM in bits per byte')
+    for n in ('bert', 'roberta'):
+        r = R.get(n); ma = _g((r or {}).get('metrics') or {}, 'masked_accuracy')
+        pa = f"accuracy {float(paper[n]['accuracy']):.3f} (targets visible to the model)"
+        if ma is None: add(f'{n}: masked-LM accuracy', pa, 'not in this registry', 'unanswered'); continue
+        add(f'{n}: masked-LM accuracy', pa, f'{ma:.3f} on masked positions only', 'the 0.999 was a leak' if ma < 0.9 else 'near 1.0: check for a leak')
+    ev = [(n, _bpb(r), _g(r['metrics'], 'baselines.xz_bpb')) for n, r in R.items() if _bpb(r) is not None and _g(r['metrics'], 'baselines.xz_bpb') is not None]
+    if ev:
+        beat = [n for n, v, x in ev if v < x]
+        add('which models beat conditional xz (bits/byte)?', 'not measured', f"{len(beat)} of {len(ev)} runs: {', '.join(beat) or 'none'}",
+            'the models learned more than a compressor' if beat else 'no model beats a general-purpose compressor yet')
+    return pd.DataFrame(rows, columns=['question', 'paper', 'ours', 'verdict'])
+
+# %% ../nbs/09_experiment.ipynb #472ce9f7
 def write_report(runs, report='reports', corpus=None) -> Path:
     "Write a self-contained `report/index.html` (plotly inlined, opens offline) from the runs of a registry."
     recs = collect(runs)
@@ -174,13 +221,10 @@ def write_report(runs, report='reports', corpus=None) -> Path:
     fmt = lambda v: '' if v is None or v != v else (f'{v:,.4g}' if isinstance(v, float) else html.escape(str(v)))
     table = '<table><tr>' + ''.join(f'<th>{html.escape(c)}</th>' for c in df.columns) + '</tr>' + ''.join(
         '<tr>' + ''.join(f'<td>{fmt(v)}</td>' for v in row) + '</tr>' for row in df.itertuples(index=False)) + '</table>'
-    samples = ''
-    for r in recs:
-        s = r['samples'] or {}
-        gen = s.get('generate') or s.get('generations') or {}
-        items = ''.join(f'<h4>{html.escape(p)}</h4>' + ''.join(f'<pre>{html.escape(p + x)}</pre>' for x in xs)
-                        for p, xs in (gen.items() if isinstance(gen, dict) else []))
-        samples += f'<div class="run"><h3>{html.escape(r["name"])}</h3>{items or "<p>no samples.json yet</p>"}</div>'
+    samples = ''.join(f'<div class="run"><h3>{html.escape(r["name"])}</h3>{samples_html(r["samples"])}</div>' for r in recs)
+    fd = findings(recs)
+    found = '<table><tr>' + ''.join(f'<th>{html.escape(c)}</th>' for c in fd.columns) + '</tr>' + ''.join(
+        '<tr>' + ''.join(f'<td style="text-align:left">{html.escape(str(v))}</td>' for v in row) + '</tr>' for row in fd.itertuples(index=False)) + '</table>'
     b = '' if not base else (f"<p>Baselines on the same test bytes: conditional xz {base.get('xz_bpb')} bits/byte, "
                              f"byte n-gram {base.get('ngram_bpb')} bits/byte.</p>" if 'error' not in base else f"<p>baselines: {html.escape(base['error'])}</p>")
     doc = f'''<!doctype html><html><head><meta charset="utf-8"><title>codelm report</title>
@@ -190,6 +234,7 @@ td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}} pre{{background:
 <h1>codelm: the paper's grid</h1><p>Registry: {html.escape(str(runs))}; {len(recs)} finished runs.</p>
 <h2>Table 1, ours beside the paper's</h2><p>{html.escape(PAPER_CAVEAT)} Ours: accuracy excludes special and padding tokens and counts unknown
 targets wrong; masked accuracy is on masked positions only; bits per byte is comparable across tokenizers.</p>{b}{table}
+<h2>The paper's conclusions, checked on these runs</h2>{found}
 <h2>Figures</h2>{''.join(parts)}<h2>Samples</h2><div class="runs">{samples}</div></body></html>'''
     out = Path(report)/'index.html'
     atomic_write(out, doc)

@@ -35,12 +35,18 @@ def run_info(run) -> dict:
     return dict(name=cfg.get('name', run.name), path=str(run), family=cfg.get('family', '?'), tokenizer=cfg.get('tokenizer') or cfg.get('tokenizer_name') or '?',
                 bpb=bpb, error=None, label=f"{cfg.get('name', run.name)} · {cfg.get('family', '?')} · {cfg.get('tokenizer') or cfg.get('tokenizer_name') or '?'} · {bits}")
 
-# %% ../nbs/10_explore.ipynb #e36b901c
+# %% ../nbs/10_explore.ipynb #9b78f86e
 def list_runs(runs_dir) -> list[dict]:
-    "`run_info` of every directory in the registry `runs_dir`, by name."
+    "`run_info` of every run in the registry `runs_dir`, including those one level down (`codelm run` writes RUNS/<preset>/<run>)."
     d = Path(runs_dir)
     if not d.is_dir(): raise ExploreError(f'{d}: no such runs directory (train a model with `codelm train`, or pass --runs DIR)')
-    return [run_info(p) for p in sorted(d.iterdir()) if p.is_dir() and not p.name.startswith('.')]
+    out = []
+    for p in sorted(q for q in d.iterdir() if q.is_dir() and not q.name.startswith('.')):
+        subs = [q for q in sorted(p.iterdir()) if q.is_dir() and (q/'config.json').exists()] if not (p/'config.json').exists() else []
+        if not subs: out.append(run_info(p)); continue  # a run, or a partial one (its label says why it cannot load)
+        for q in subs:
+            i = run_info(q); i['name'] = f"{p.name}/{i['name']}"; i['label'] = f"{p.name}/{i['label']}"; out.append(i)
+    return out
 
 # %% ../nbs/10_explore.ipynb #7b60d6ae
 class ModelCache:

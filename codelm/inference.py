@@ -178,16 +178,17 @@ def _repeat_state(h, n:int):
     if isinstance(h, torch.Tensor): return h.repeat(1, n, *[1] * (h.dim() - 2))
     return type(h)(_repeat_state(x, n) for x in h)
 
-# %% ../nbs/06_inference.ipynb #aae78713
+# %% ../nbs/06_inference.ipynb #ba334916
 def _fast_rnns(model):
-    "The bare LSTMs of an AWD-LSTM in eval mode, its weights already set by the prompt's pass (None for other models)."
+    "The weights (w_ih, w_hh, b_ih, b_hh) of each LSTM of an AWD-LSTM in eval mode, set by the prompt's pass (None for other models)."
     from fastai.text.models.awdlstm import AWD_LSTM, WeightDropout
     enc, dec = model[0], model[1]
     if type(enc) is not AWD_LSTM or enc.training or not hasattr(dec, 'decoder'): return None
-    if not all(type(r) is WeightDropout and isinstance(r.module, torch.nn.LSTM) for r in enc.rnns): return None
-    return [r.module for r in enc.rnns]
+    if not all(type(r) is WeightDropout and isinstance(r.module, torch.nn.LSTM) and r.module.bias and r.module.num_layers == 1
+               and not r.module.bidirectional and not r.module.proj_size for r in enc.rnns): return None
+    return [tuple(getattr(r.module, f'{k}_l0') for k in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')) for r in enc.rnns]
 
-# %% ../nbs/06_inference.ipynb #75bd757a
+# %% ../nbs/06_inference.ipynb #0cda6c54
 class AwdLM(CodeLM):
     "A `CodeLM` over a fastai AWD-LSTM / AWD-QRNN language model (hidden state reused between steps)."
     family = 'causal'
@@ -205,12 +206,11 @@ class AwdLM(CodeLM):
         return _fast_rnns(self.model), logits.repeat(n, 1)
     def _advance(self, rnns, ids):
         if rnns is None: return None, self._logits(ids[:, None])[:, -1]
-        enc = self.model[0]; x, hid = enc.encoder(ids[:, None]), []
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', UserWarning)  # weights not in one flat buffer: fine for one token
-            for rnn, h in zip(rnns, enc.hidden): x, h = rnn(x, h); hid.append(h)
+        enc = self.model[0]; x, hid = enc.encoder(ids), []
+        for w, (h, c) in zip(rnns, enc.hidden):  # one step of each layer: torch.lstm_cell, without nn.LSTM's per-call checks
+            x, c = torch.lstm_cell(x, (h[0], c[0]), *w); hid.append((x[None], c[None]))
         enc.hidden = hid
-        return rnns, self.model[1].decoder(x[:, -1])
+        return rnns, self.model[1].decoder(x)
     def _token_logprobs(self, ids):
         self.model.reset()
         out = [self._logits(ids[None, i:i + self.chunk])[0] for i in range(0, len(ids) - 1, self.chunk)]
