@@ -5,7 +5,7 @@ Each kind is trained at its `cpu` preset size on the train split. `value` is `en
 (what `lm_dataloaders` uses: one call, spread over threads by SentencePiece / `tokenizers`); `baseline` is the same
 tokenizer's `encode` called once per function, measured side by side in the same run; ratio = value / baseline.
 Best of repeats over `--seconds` each. For scale, Python's `str.split` on the same text is printed too.
-    .venv/bin/python bench/tokenizers.py [--seconds 2]
+    .venv/bin/python bench/tokenizer_speed.py [--seconds 2]   (not bench/tokenizers.py: that name would shadow the `tokenizers` package for every script in bench/)
 """
 import argparse, json, os, sys, time
 from pathlib import Path

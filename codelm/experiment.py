@@ -17,8 +17,8 @@ from . import evaluate as _evaluate
 
 # %% auto #0
 __all__ = ['GRID', 'EVAL_LIMITS', 'PAPER_CAVEAT', 'PAPER_NAMES', 'select_runs', 'run_grid', 'paper_table', 'collect',
-           'results_table', 'epoch_figures', 'bpb_figure', 'samples_html', 'findings', 'write_report',
-           'add_experiment_cli']
+           'results_table', 'epoch_figures', 'bpb_figure', 'samples_html', 'findings', 'results_markdown',
+           'write_report', 'add_experiment_cli']
 
 # %% ../nbs/09_experiment.ipynb #84867308
 GRID = tuple([(f'{a}-{t}', a, t) for a in ('awd_lstm', 'awd_qrnn') for t in ('word', 'unigram', 'bpe', 'char')] +
@@ -38,8 +38,8 @@ def _evaluate_if_needed(run_dir, corpus, limit):
     if (Path(run_dir)/'metrics.json').exists() or not hasattr(_evaluate, 'evaluate_run'): return None
     return _evaluate.evaluate_run(run_dir, corpus, limit=limit)
 
-# %% ../nbs/09_experiment.ipynb #48b753d2
-EVAL_LIMITS = dict(smoke=20, cpu=200, paper=None)  # test functions evaluated per run
+# %% ../nbs/09_experiment.ipynb #7b4e08c0
+EVAL_LIMITS = dict(smoke=20, cpu=100, paper=None)  # test functions evaluated per run
 
 def run_grid(preset_name:str='cpu', source:str='stdlib', csn_path=None, only:str|None=None, runs='runs', report='reports',
              corpus_dir=None, evaluate:bool=True, quiet:bool=False) -> dict:
@@ -70,6 +70,7 @@ def run_grid(preset_name:str='cpu', source:str='stdlib', csn_path=None, only:str
     if not quiet:
         print(f"{len(done)} runs ready in {runs}" + (f", {len(skipped)} busy in another process" if skipped else '')
               + (f", {len(failed)} failed: {failed}" if failed else '') + (f"; report: {rep}" if rep else ''))
+        if rep: print(f"{time.time() - t0:.0f} s in all; results ({Path(rep).parent/'results.md'}):\n" + (Path(rep).parent/'results.md').read_text())
     return res
 
 # %% ../nbs/09_experiment.ipynb #b4460af8
@@ -207,7 +208,22 @@ def findings(recs:list[dict]):
             'the models learned more than a compressor' if beat else 'no model beats a general-purpose compressor yet')
     return pd.DataFrame(rows, columns=['question', 'paper', 'ours', 'verdict'])
 
-# %% ../nbs/09_experiment.ipynb #472ce9f7
+# %% ../nbs/09_experiment.ipynb #292f7e3c
+def results_markdown(recs:list[dict]) -> str:
+    "The short results table of a registry in Markdown (what the README shows): bits per byte first, the paper's accuracy beside ours."
+    df = results_table(recs)
+    cols = {'run': 'run', 'bits/byte (test)': 'bits/byte', 'bpb kind': 'bpb kind', 'token accuracy (test)': 'token acc.',
+            'masked accuracy': 'masked acc.', 'line exact match': 'line EM', 'line edit sim.': 'line edit sim.',
+            'syntax valid': 'syntax valid', 'train s': 'train s', 'paper accuracy': 'paper acc.'}
+    def fmt(v, c):
+        if v is None or v != v: return ''
+        if c == 'train s': return f'{v:,.0f}'
+        return f'{v:.3f}' if isinstance(v, float) else str(v)
+    lines = ['| ' + ' | '.join(cols.values()) + ' |', '|' + '---|' * len(cols)]
+    lines += ['| ' + ' | '.join(fmt(r[c], c) for c in cols) + ' |' for _, r in df.iterrows()]
+    return '\n'.join(lines) + '\n'
+
+# %% ../nbs/09_experiment.ipynb #7ec58d80
 def write_report(runs, report='reports', corpus=None) -> Path:
     "Write a self-contained `report/index.html` (plotly inlined, opens offline) from the runs of a registry."
     recs = collect(runs)
@@ -238,6 +254,7 @@ targets wrong; masked accuracy is on masked positions only; bits per byte is com
 <h2>Figures</h2>{''.join(parts)}<h2>Samples</h2><div class="runs">{samples}</div></body></html>'''
     out = Path(report)/'index.html'
     atomic_write(out, doc)
+    atomic_write(Path(report)/'results.md', results_markdown(recs))
     return out
 
 # %% ../nbs/09_experiment.ipynb #a3e20b3f

@@ -108,7 +108,7 @@ def _rank_fills(lm, pre, post, cands, k):
     scored = [dict(fill=c, text=pre + c + post, bits=lm.score(pre + c + post).bits) for c in uniq]
     return sorted(scored, key=lambda d: d['bits'])[:k]
 
-# %% ../nbs/06_inference.ipynb #dd15c0c1
+# %% ../nbs/06_inference.ipynb #3319c044
 class CodeLM:
     "One interface for every model: `generate`, `score`, `fill_mask`, `name`, `family`, `tokenizer`."
     family = 'causal'
@@ -143,8 +143,10 @@ class CodeLM:
         state, logits = self._start(torch.tensor(ids, device=self.device), n)
         smp, eos, budget = _Samples(self.tokenizer, n, stop, max_new_chars), self.tokenizer.eos_id, self.context - len(ids)
         steps = budget if max_new_chars is None else min(budget, 8 * max_new_chars + 8)  # tokens that decode to no text are possible
+        tk = self.tokenizer  # never sample a token that is not text: unk, bos, pad, mask (as fastai's predict(no_unk=True)); eos ends a sample
+        ban = torch.tensor(sorted({i for i in (*tk.special_ids, tk.unk_id) if i is not None} - {eos}), dtype=torch.long)
         for step in range(max(1, steps)):
-            nxt = sample_next(logits.cpu(), temperature, top_k, top_p, g)
+            nxt = sample_next(logits.float().cpu().index_fill(-1, ban, float('-inf')), temperature, top_k, top_p, g)
             if smp.push(nxt.tolist(), eos): break
             state, logits = self._advance(state, nxt.to(self.device))
         return smp.texts()
@@ -304,7 +306,7 @@ class TransformerCausalLM(CodeLM):
             res.append(lp.gather(1, ids[done:end, None]).squeeze(1)); done = end
         return torch.cat(res) if res else torch.zeros(0, device=self.device)
 
-# %% ../nbs/06_inference.ipynb #c290a966
+# %% ../nbs/06_inference.ipynb #0016fd07
 class TransformerMaskedLM(CodeLM):
     "A `CodeLM` over a transformers masked LM (BERT, RoBERTa): pseudo-log-likelihood scores, native multi-token fills."
     family = 'masked'
@@ -313,7 +315,7 @@ class TransformerMaskedLM(CodeLM):
         super().__init__(name, tokenizer, context=self.max_len - lookahead - 1, device=device)
         self.hf, self.pad_id = hf.to(self.device).eval(), tokenizer.pad_id if pad_id is None else pad_id
         self.mask_id, self.bos_id, self.eos_id = tokenizer.mask_id, tokenizer.bos_id, tokenizer.eos_id
-        self.banned = torch.tensor(sorted(tokenizer.special_ids), device=self.device)
+        self.banned = torch.tensor(sorted({*tokenizer.special_ids, tokenizer.unk_id} - {None}), device=self.device)  # not text
     def _logits(self, x): return self.hf(input_ids=x, attention_mask=(x != self.pad_id).long()).logits
     def _wrap(self, body): return torch.cat([body.new_tensor([self.bos_id]), body, body.new_tensor([self.eos_id])])
     def _token_logprobs(self, ids):

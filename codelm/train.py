@@ -179,11 +179,11 @@ def checkpoint_meta(path) -> dict:
         with safe_open(str(path), 'pt') as f: return json.loads(f.metadata()['meta'])
     except Exception as e: raise RunError(f'{path}: not a readable checkpoint ({e}); delete it to start over') from None
 
-# %% ../nbs/05_train.ipynb #02fb48f3
+# %% ../nbs/05_train.ipynb #187ff2d8
 def _set_phase(learn, phase): learn.freeze() if phase == 'frozen' else learn.unfreeze()
 
 def fit_recipe(learn, ckpt, epochs:int, freeze_epochs:int=1, lr:float=None, seed:int=0,
-               tokens_per_byte:float=None, stop_after:int=None, lr_find_it:int=100) -> dict:
+               tokens_per_byte:float=None, stop_after:int=None, lr_find_it:int=100, lr_range:tuple=(1e-7, 10)) -> dict:
     "lr_find, frozen epochs, unfreeze, one-cycle epochs; checkpointed each epoch and resumable from `ckpt`."
     ckpt = Path(ckpt)
     if ckpt.exists():
@@ -198,7 +198,7 @@ def fit_recipe(learn, ckpt, epochs:int, freeze_epochs:int=1, lr:float=None, seed
                 p, learn.path = learn.path, Path(d)
                 try:
                     with learn.no_bar() if os.environ.get('CODELM_NO_BAR') else contextlib.nullcontext():
-                        state['lr_find'] = float(learn.lr_find(num_it=lr_find_it, show_plot=False).valley)
+                        state['lr_find'] = float(learn.lr_find(*lr_range, num_it=lr_find_it, show_plot=False).valley)
                 finally: learn.path = p
                 # fastai's LRFinder restores the weights on rank 0 only, through `Learner.load`, which waits at a barrier:
                 # the other ranks meet it here (DDP gives them rank 0's weights when the next fit starts)
@@ -279,13 +279,13 @@ from .tokenization import *
 from .awd import *
 from .transformer import *
 
-# %% ../nbs/05_train.ipynb #2c5b1170
+# %% ../nbs/05_train.ipynb #bf9e17be
 TRAIN_PRESETS = {
-    'smoke': dict(seed=42, limit=150, lr_find_it=20, awd=dict(bs=32, seq_len=64, epochs=1, freeze_epochs=1),
+    'smoke': dict(seed=42, limit=150, lr_find_it=20, lr_range=(1e-5, 0.1), awd=dict(bs=32, seq_len=64, epochs=1, freeze_epochs=1),
                   transformer=dict(bs=None, seq_len=None, epochs=1, freeze_epochs=1)),
-    'cpu':   dict(seed=42, limit=4000, lr_find_it=50, awd=dict(bs=32, seq_len=70, epochs=3, freeze_epochs=1),
-                  transformer=dict(bs=None, seq_len=None, epochs=3, freeze_epochs=1)),
-    'paper': dict(seed=42, limit=None, lr_find_it=100, awd=dict(bs=64, seq_len=70, epochs=30, freeze_epochs=1),
+    'cpu':   dict(seed=42, limit=800, lr_find_it=30, lr_range=(1e-5, 0.1), awd=dict(bs=32, seq_len=70, epochs=2, freeze_epochs=1),
+                  transformer=dict(bs=None, seq_len=None, epochs=2, freeze_epochs=1)),
+    'paper': dict(seed=42, limit=None, lr_find_it=100, lr_range=(1e-7, 10), awd=dict(bs=64, seq_len=70, epochs=30, freeze_epochs=1),
                   transformer=dict(bs=None, seq_len=None, epochs=10, freeze_epochs=1)),
 }
 ARCHS = dict(awd_lstm='causal', awd_qrnn='causal', gpt2='causal', bert='masked', roberta='masked')  # arch -> family
@@ -507,7 +507,7 @@ def run_finished(run_dir) -> bool:
     c = Path(run_dir)/'config.json'
     return c.exists() and json.loads(c.read_text()).get('status') == 'finished' and (Path(run_dir)/'model.safetensors').exists()
 
-# %% ../nbs/05_train.ipynb #5abcf328
+# %% ../nbs/05_train.ipynb #cf8e9bfa
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
               drop_mult:float|None=None) -> dict:
@@ -551,7 +551,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
                    pretrained=str(pretrained) if pretrained else None, corpus=str(corpus), corpus_fingerprint=fp, model=model_cfg,
                    params=sum(q.numel() for q in learn.model.parameters()), versions=_versions(), status='training')
         if rank0: atomic_write(out/'config.json', json.dumps(cfg, indent=2))
-        state = fit_recipe(learn, ckpt, epochs=epochs, freeze_epochs=hp['freeze_epochs'], lr=lr, seed=seed, lr_find_it=p['lr_find_it'],
+        state = fit_recipe(learn, ckpt, epochs=epochs, freeze_epochs=hp['freeze_epochs'], lr=lr, seed=seed, lr_find_it=p['lr_find_it'], lr_range=p['lr_range'],
                            tokens_per_byte=learn.tokens_per_byte)
         h = state['history']
         cfg.update(status='finished', lr_find=state.get('lr_find'), lr=state.get('lr'), train_seconds=round(sum(r['seconds'] for r in h), 1),

@@ -54,7 +54,7 @@ passed += len(nbs) - nb_failed; failed += nb_failed
 step('pytest tests/')
 with tempfile.TemporaryDirectory() as d:
     xml = Path(d)/'junit.xml'
-    r = subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-q', '-rs', f'--junitxml={xml}'])
+    r = subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-q', '-rs', '--durations=12', f'--junitxml={xml}'])
     if xml.exists():
         s = ET.parse(xml).getroot()
         s = s if s.tag == 'testsuite' else s.find('testsuite')
