@@ -38,8 +38,8 @@ def _evaluate_if_needed(run_dir, corpus, limit):
     if (Path(run_dir)/'metrics.json').exists() or not hasattr(_evaluate, 'evaluate_run'): return None
     return _evaluate.evaluate_run(run_dir, corpus, limit=limit)
 
-# %% ../nbs/09_experiment.ipynb #7b4e08c0
-EVAL_LIMITS = dict(smoke=20, cpu=100, paper=None)  # test functions evaluated per run
+# %% ../nbs/09_experiment.ipynb #2e9d609d
+EVAL_LIMITS = dict(smoke=20, cpu=40, paper=None)  # test functions evaluated per run
 
 def run_grid(preset_name:str='cpu', source:str='stdlib', csn_path=None, only:str|None=None, runs='runs', report='reports',
              corpus_dir=None, evaluate:bool=True, quiet:bool=False) -> dict:

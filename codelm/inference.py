@@ -270,7 +270,7 @@ def _load_transformer(run, cfg, tok, device):
 
 LOADERS.update(gpt2=_load_transformer, bert=_load_transformer, roberta=_load_transformer)
 
-# %% ../nbs/06_inference.ipynb #4758cb40
+# %% ../nbs/06_inference.ipynb #02f85c1e
 def _expand_cache(cache, n:int):
     "The key/value cache of a batch of one, repeated for `n` rows (None if this transformers cannot)."
     if n == 1: return cache
@@ -278,25 +278,31 @@ def _expand_cache(cache, n:int):
     if isinstance(cache, tuple): return tuple(tuple(t.repeat_interleave(n, 0) for t in layer) for layer in cache)
     return None
 
-# %% ../nbs/06_inference.ipynb #39e1d0ae
+def _cache_name(hf) -> str:
+    "What `hf`'s forward calls its key/value cache, in arguments and outputs: `cache` (newer transformers 5), else `past_key_values`."
+    import inspect
+    return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
+
+# %% ../nbs/06_inference.ipynb #84462d45
 class TransformerCausalLM(CodeLM):
     "A `CodeLM` over a transformers causal LM (GPT-2): the prompt runs once, its key/value cache serves every sample."
     family = 'causal'
     def __init__(self, hf, tokenizer, name:str, device=None, stride:int|None=None):
         super().__init__(name, tokenizer, context=max_context(hf), device=device)
         self.hf, self.stride = hf.to(self.device).eval(), stride or max(1, self.context // 2)
+        self._kv = _cache_name(self.hf)
     @property
     def start_id(self): return self.tokenizer.eos_id  # functions were packed, each followed by eos: eos starts a function
     def _start(self, ids, n):
         out = self.hf(input_ids=ids[None], use_cache=True)
-        cache = _expand_cache(out.past_key_values, n)
+        cache = _expand_cache(getattr(out, self._kv), n)
         if cache is None:  # no way to copy this cache: run the prompt for every row instead (same result, slower)
-            out = self.hf(input_ids=ids[None].repeat(n, 1), use_cache=True); return out.past_key_values, out.logits[:, -1]
+            out = self.hf(input_ids=ids[None].repeat(n, 1), use_cache=True); return getattr(out, self._kv), out.logits[:, -1]
         return cache, out.logits[:, -1].repeat(n, 1)
     def _advance(self, cache, ids):
         emb = self.hf.get_input_embeddings()(ids[:, None])  # as input_ids would, minus transformers' per-step padding check (a sync)
-        out = self.hf(inputs_embeds=emb, past_key_values=cache, use_cache=True)
-        return out.past_key_values, out.logits[:, -1]
+        out = self.hf(inputs_embeds=emb, use_cache=True, **{self._kv: cache})
+        return getattr(out, self._kv), out.logits[:, -1]
     def _token_logprobs(self, ids):
         "One pass if `ids` fit the context, else windows of the context sliding by `stride` (each target scored once)."
         res, done, L = [], 1, len(ids)
