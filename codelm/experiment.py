@@ -101,7 +101,7 @@ def collect(runs) -> list[dict]:
         out.append(rec)
     return out
 
-# %% ../nbs/09_experiment.ipynb #0fca58e3
+# %% ../nbs/09_experiment.ipynb #5f78f09f
 def _g(d, *ks):
     "Nested get: the first present key path of `ks` (each 'a.b.c') in `d`, else None."
     for k in ks:
@@ -111,6 +111,13 @@ def _g(d, *ks):
             if cur is None: break
         if cur is not None: return cur
     return None
+
+def _bpb_kind(m:dict) -> str|None:
+    "How to read a run's bits per byte: exact or pseudo-likelihood, and a lower bound when text hides behind unknown tokens."
+    k = _g(m, 'bpb_kind')
+    share = _g(m, 'unk_byte_share')
+    if k and _g(m, 'bpb_lower_bound') and share != 0: k += ', lower bound' + (f' ({share:.1%} of bytes unknown)' if share else '')
+    return k
 
 def results_table(recs:list[dict]):
     "Table 1, ours beside the paper's, extended with bits per byte and the other metrics (a pandas DataFrame)."
@@ -123,7 +130,7 @@ def results_table(recs:list[dict]):
                      'epochs': len(r['history']), 'params': c.get('params'),
                      'train loss': last.get('train_loss'), 'valid loss': last.get('valid_loss'),
                      'accuracy (valid)': last.get('accuracy'),
-                     'bits/byte (test)': _g(m, 'bpb', 'test.bpb'), 'bpb kind': _g(m, 'bpb_kind'),
+                     'bits/byte (test)': _g(m, 'bpb', 'test.bpb'), 'bpb kind': _bpb_kind(m),
                      'token accuracy (test)': _g(m, 'token_accuracy', 'accuracy'),
                      'masked accuracy': _g(m, 'masked_accuracy'),
                      'line exact match': _g(m, 'line_completion.exact_match', 'line_exact_match'),

@@ -28,8 +28,9 @@ __all__ = ['HISTORY_COLS', 'TRAIN_PRESETS', 'ARCHS', 'AWD_TOKENIZERS', 'CACHE_VE
            'load_checkpoint', 'token_accuracy', 'History', 'Checkpoint', 'checkpoint_meta', 'fit_recipe', 'run_lock',
            'write_history', 'read_history', 'save_weights', 'load_weights', 'preset', 'tokens_per_byte', 'dist_env',
            'init_distributed', 'shard_rows', 'DataParallel', 'FailAt', 'tokenizer_fingerprint', 'token_cache',
-           'CachedSplit', 'CachedLMLoader', 'cached_lm_dataloaders', 'tokenizer_texts', 'check_run_args',
-           'run_finished', 'train_run', 'add_train_cli']
+           'CachedSplit', 'CachedLMLoader', 'cached_lm_dataloaders', 'CachedCausalLoader', 'CachedMaskedExamples',
+           'CachedMaskedLoader', 'cached_transformer_dls', 'tokenizer_texts', 'check_run_args', 'run_finished',
+           'train_run', 'add_train_cli']
 
 # %% ../nbs/05_train.ipynb #950032dc
 class RunError(ValueError):
@@ -450,6 +451,67 @@ def cached_lm_dataloaders(corpus, tok, bs:int=64, seq_len:int=72, limit:int|None
     dls.tokens_per_byte = dss[-1].tokens_per_byte
     return dls
 
+# %% ../nbs/05_train.ipynb #95973496
+class CachedCausalLoader(CausalLMLoader):
+    "`CausalLMLoader` over a `CachedSplit`: blocks are slices of the memory-mapped stream; the train loader shuffles their order."
+    def __init__(self, dataset, seq_len:int, eos_id:int, seed:int=0, **kwargs):
+        self.seq_len, self.eos_id, self.seed, self.stream = seq_len, eos_id, seed, dataset.tokens
+        self.n_tokens = len(self.stream)
+        DataLoader.__init__(self, dataset, n=max(0, (self.n_tokens - 1) // seq_len), **kwargs)
+        self.rng = random.Random(seed)
+    def before_iter(self): DataLoader.before_iter(self)  # nothing to re-pack
+    def get_idxs(self):
+        return np.random.default_rng(self.rng.randrange(2**62)).permutation(self.n) if self.shuffle else range(self.n)
+    def create_item(self, i):
+        b = torch.from_numpy(self.stream[i * self.seq_len: (i + 1) * self.seq_len + 1].astype(np.int64))
+        return b[:-1], b[1:]
+
+# %% ../nbs/05_train.ipynb #9c2f7157
+class CachedMaskedExamples:
+    "The masked-LM examples of a `CachedSplit` (bos + a chunk of one function + eos, as `masked_examples`), read when asked."
+    def __init__(self, split:CachedSplit, seq_len:int, bos_id:int=None, eos_id:int=None):
+        self.tokens, self.pre, self.post = split.tokens, [bos_id] if bos_id is not None else [], [eos_id] if eos_id is not None else []
+        n = seq_len - len(self.pre) - len(self.post)
+        if n < 1: raise TransformerError(f"--seq-len {seq_len}: too short for a masked example (needs at least {len(self.pre) + len(self.post) + 1})")
+        start, lens = np.asarray(split.offsets[:-1]), split.lens() - 1  # the cache's eos is not part of the function
+        k = -(-lens // n)  # chunks per function (0 for an empty one)
+        f = np.repeat(np.arange(len(lens)), k)
+        j = np.arange(len(f)) - np.repeat(np.cumsum(k) - k, k)
+        self.a = start[f] + j * n; self.b = np.minimum(self.a + n, start[f] + lens[f])
+        self.lens = self.b - self.a + len(self.pre) + len(self.post)
+    def __len__(self): return len(self.a)
+    def __getitem__(self, i):
+        return np.concatenate([np.array(self.pre, np.int64), self.tokens[self.a[i]:self.b[i]].astype(np.int64), np.array(self.post, np.int64)])
+
+class CachedMaskedLoader(MaskedLMLoader):
+    "`MaskedLMLoader` over `CachedMaskedExamples` (example lengths from the index, not by reading every example)."
+    def __init__(self, dataset, pad_id:int, mask_id:int, special_ids, vocab_size:int, mask_p:float=0.15, seed:int=0, pool:int=50, **kwargs):
+        self.pad_id, self.mask_id, self.special_ids, self.vocab_size = pad_id, mask_id, frozenset(special_ids), vocab_size
+        self.mask_p, self.seed, self.pool, self.lens = mask_p, seed, pool, dataset.lens
+        DataLoader.__init__(self, dataset, **kwargs)
+        self.rng = random.Random(seed)
+
+# %% ../nbs/05_train.ipynb #eed0434d
+def cached_transformer_dls(arch:str, tok, corpus, seq_len:int, bs:int, seed:int=0, max_items:int=None, device=None, cache=None) -> DataLoaders:
+    "`transformer_dls` reading ids from `token_cache`s (built by local rank 0 first): memory does not grow with the corpus."
+    arch = check_arch(arch); check_tokenizer(arch, tok)
+    if dist_env()['local_rank'] == 0:
+        for s in ('train', 'valid'): token_cache(corpus, s, tok, max_items, cache)
+    distrib_barrier()
+    tr, va = (CachedSplit(token_cache(corpus, s, tok, max_items, cache)) for s in ('train', 'valid'))
+    dev = default_device() if device is None else device
+    if arch in CAUSAL_ARCHS:
+        dls = [CachedCausalLoader(d, seq_len, tok.eos_id, seed=seed + i, bs=bs, shuffle=i == 0, device=dev) for i, d in enumerate((tr, va))]
+    else:
+        kw = dict(pad_id=tok.pad_id, mask_id=tok.mask_id, special_ids=tok.special_ids, vocab_size=tok.vocab_size, bs=bs, device=dev)
+        dls = [CachedMaskedLoader(CachedMaskedExamples(d, seq_len, tok.bos_id, tok.eos_id), seed=seed + i, shuffle=i == 0, **kw) for i, d in enumerate((tr, va))]
+    for name, dl in zip(('train', 'valid'), dls):
+        if dl.n == 0: raise TransformerError(f"--corpus: the {name} split has too few tokens for one example of --seq-len {seq_len}")
+    dls = DataLoaders(*dls)
+    m = va.meta  # targets per byte: every token and the eos after each function
+    dls.tokens_per_byte = (m['tokens'] + m['functions']) / max(1, m['bytes']) if arch in CAUSAL_ARCHS else None
+    return dls
+
 # %% ../nbs/05_train.ipynb #f2766cb9
 TOKENIZER_SAMPLE_BYTES = 128_000_000
 
@@ -574,11 +636,12 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
               + (', bits/byte: pseudo-likelihood, from codelm eval' if fam == 'masked' else ''))
     return cfg
 
-# %% ../nbs/05_train.ipynb #10932a7a
+# %% ../nbs/05_train.ipynb #65687eef
 def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False):
     "A transformer learner at preset `p` (each model's own batch size and context unless given; `drop_mult` scales dropout 0.1)."
     learn = transformer_learner(arch, tok, corpus, preset=p, bs=bs, seq_len=seq_len, pretrained=pretrained, max_items=limit,
-                                config=None if drop_mult is None else dict(dropout=0.1 * drop_mult), path=tempfile.mkdtemp(prefix='codelm_'))
+                                config=None if drop_mult is None else dict(dropout=0.1 * drop_mult), path=tempfile.mkdtemp(prefix='codelm_'),
+                                dls_fn=cached_transformer_dls if cached else None)
     return learn, dict(hf_config=learn.model.hf.config.to_dict(), pad_id=tok.pad_id)
 
 LEARNERS = dict(awd_lstm=_awd_learner, awd_qrnn=_awd_learner, gpt2=_tf_learner, bert=_tf_learner, roberta=_tf_learner)

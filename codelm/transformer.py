@@ -355,9 +355,9 @@ def _precision(precision:str) -> str:
     if precision == 'auto': return ('bf16' if torch.cuda.is_bf16_supported() else 'fp16') if cuda else 'fp32'
     return precision
 
-# %% ../nbs/04_transformer.ipynb #281ed8d3
+# %% ../nbs/04_transformer.ipynb #79517e6c
 def transformer_learner(arch:str, tok, corpus, preset='cpu', bs:int=None, seq_len:int=None, micro_bs:int=None, pretrained=None,
-                        seed:int=0, precision:str='auto', max_items:int=None, config:dict=None, **kwargs) -> Learner:
+                        seed:int=0, precision:str='auto', max_items:int=None, config:dict=None, dls_fn=None, **kwargs) -> Learner:
     "A fastai `Learner` for `arch` on `corpus` with `tok`, ready for `fit_recipe`: model, data, loss, accuracy, layer groups."
     arch = check_arch(arch); check_tokenizer(arch, tok)
     sizes = transformer_sizes(arch, preset, **(config or {}))
@@ -371,14 +371,14 @@ def transformer_learner(arch:str, tok, corpus, preset='cpu', bs:int=None, seq_le
     hf = transformer_model(arch, tok, sizes, pretrained)
     seq_len = seq_len or min(sizes['ctx'], max_context(hf))
     if seq_len > max_context(hf): raise TransformerError(f"--seq-len {seq_len} is longer than the model's maximum context {max_context(hf)}: pass --seq-len {max_context(hf)} or less")
-    dls = transformer_dls(arch, tok, corpus, seq_len, micro_bs, seed, max_items)
+    dls = (dls_fn or transformer_dls)(arch, tok, corpus, seq_len, micro_bs, seed, max_items)  # dls_fn: other loaders, same arguments
     learn = Learner(dls, TransformerLM(hf, tok.pad_id), loss_func=LMLoss(), metrics=[TokenAccuracy(tok.special_ids, tok.unk_id)],
                     splitter=transformer_splitter, train_bn=False, **kwargs)
     if micro_bs < bs: learn.add_cb(GradientAccumulation(bs))
     if prec == 'bf16': learn.to_bf16()
     elif prec == 'fp16': learn.to_fp16()
     learn.arch, learn.tok, learn.seq_len, learn.step_bs, learn.precision = arch, tok, seq_len, bs, prec
-    learn.tokens_per_byte = lm_tokens_per_byte(arch, tok, corpus, max_items=max_items)
+    learn.tokens_per_byte = getattr(dls, 'tokens_per_byte', None) if dls_fn else lm_tokens_per_byte(arch, tok, corpus, max_items=max_items)
     return learn
 
 # %% ../nbs/04_transformer.ipynb #5457978b
