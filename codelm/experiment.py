@@ -101,7 +101,7 @@ def collect(runs) -> list[dict]:
         out.append(rec)
     return out
 
-# %% ../nbs/09_experiment.ipynb #5f78f09f
+# %% ../nbs/09_experiment.ipynb #27092b8d
 def _g(d, *ks):
     "Nested get: the first present key path of `ks` (each 'a.b.c') in `d`, else None."
     for k in ks:
@@ -133,8 +133,8 @@ def results_table(recs:list[dict]):
                      'bits/byte (test)': _g(m, 'bpb', 'test.bpb'), 'bpb kind': _bpb_kind(m),
                      'token accuracy (test)': _g(m, 'token_accuracy', 'accuracy'),
                      'masked accuracy': _g(m, 'masked_accuracy'),
-                     'line exact match': _g(m, 'line_completion.exact_match', 'line_exact_match'),
-                     'line edit sim.': _g(m, 'line_completion.edit_sim', 'line_completion.edit_similarity', 'line_edit_similarity'),
+                     'line exact match %': _g(m, 'line_completion.exact_match', 'line_exact_match'),
+                     'line edit sim. %': _g(m, 'line_completion.edit_sim', 'line_completion.edit_similarity', 'line_edit_similarity'),
                      'syntax valid': _g(m, 'syntax.valid_rate', 'syntax_validity.valid_rate', 'syntax_valid_rate'),
                      'train s': c.get('train_seconds'), 'tokens/s': c.get('tokens_per_s'),
                      'paper accuracy': float(p['accuracy']) if p else None, 'paper train loss': float(p['train_loss']) if p else None,
@@ -215,16 +215,17 @@ def findings(recs:list[dict]):
             'the models learned more than a compressor' if beat else 'no model beats a general-purpose compressor yet')
     return pd.DataFrame(rows, columns=['question', 'paper', 'ours', 'verdict'])
 
-# %% ../nbs/09_experiment.ipynb #292f7e3c
+# %% ../nbs/09_experiment.ipynb #cc9e4561
 def results_markdown(recs:list[dict]) -> str:
     "The short results table of a registry in Markdown (what the README shows): bits per byte first, the paper's accuracy beside ours."
     df = results_table(recs)
     cols = {'run': 'run', 'bits/byte (test)': 'bits/byte', 'bpb kind': 'bpb kind', 'token accuracy (test)': 'token acc.',
-            'masked accuracy': 'masked acc.', 'line exact match': 'line EM', 'line edit sim.': 'line edit sim.',
+            'masked accuracy': 'masked acc.', 'line exact match %': 'line EM %', 'line edit sim. %': 'line edit sim. %',
             'syntax valid': 'syntax valid', 'train s': 'train s', 'paper accuracy': 'paper acc.'}
     def fmt(v, c):
         if v is None or v != v: return ''
         if c == 'train s': return f'{v:,.0f}'
+        if c.endswith('%'): return f'{v:.1f}'
         return f'{v:.3f}' if isinstance(v, float) else str(v)
     lines = ['| ' + ' | '.join(cols.values()) + ' |', '|' + '---|' * len(cols)]
     lines += ['| ' + ' | '.join(fmt(r[c], c) for c in cols) + ' |' for _, r in df.iterrows()]

@@ -1,18 +1,13 @@
-"End-to-end checks of the `codelm` command as a user runs it: a subprocess, real files."
-import gzip, json, subprocess, sys
-from pathlib import Path
+"End-to-end checks of the `codelm` command as a user runs it: the console script in a new process, or its `main` in this one; real files."
+import gzip, json
 import pytest
+from conftest import codelm, codelm_process
 
-CODELM = [str(Path(sys.executable).parent/'codelm')]
-
-def run(*args, check=True):
-    r = subprocess.run([*CODELM, *map(str, args)], capture_output=True, text=True)
-    if check and r.returncode: raise AssertionError(f'codelm {args} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}')
-    return r
+def run(*args, check=True): return codelm(*args, check=check)
 
 def test_help_lists_subcommands():
-    out = run('--help').stdout
-    assert 'corpus' in out
+    r = codelm_process('--help')
+    assert r.returncode == 0 and all(c in r.stdout for c in ('corpus', 'tokenizers', 'train', 'complete', 'eval', 'humaneval', 'run', 'explore'))
     assert '--csn-path' in run('corpus', 'build', '--help').stdout
 
 def test_corpus_build_from_directory(tmp_path):

@@ -1,26 +1,16 @@
 "`codelm eval` end to end on tiny runs (issue 7): metrics.json / samples.json, masked models, leakage refusal, untrained models."
-import json, math, os, shutil, subprocess, sys
+import json, math, shutil
 from pathlib import Path
 import pytest
-
-CODELM = Path(sys.executable).parent/'codelm'
-ENV = dict(os.environ, CODELM_NO_BAR='1', TOKENIZERS_PARALLELISM='false')
+from conftest import codelm, codelm_process, copy_runs
 
 @pytest.fixture(scope='module')
-def runs(tmp_path_factory):
-    "A smoke GPT-2 run and a smoke RoBERTa run (one frozen epoch each, for speed)."
-    os.environ['CODELM_NO_BAR'] = '1'
-    from codelm.data import sample_corpus
-    from codelm.train import train_run
-    d = tmp_path_factory.mktemp('runs')
-    for arch in ('gpt2', 'roberta'): train_run(arch, None, sample_corpus(), d/arch, 'smoke', epochs=0, quiet=True)
-    return d
-
-def codelm(*args):
-    return subprocess.run([str(CODELM), *map(str, args)], capture_output=True, text=True, env=ENV, timeout=300)
+def runs(smoke_registry, tmp_path_factory):
+    "Copies of the session's smoke GPT-2 and RoBERTa runs (evaluation here rewrites their metrics)."
+    return copy_runs(smoke_registry, tmp_path_factory.mktemp('eval'), ('gpt2', 'roberta'))
 
 def test_eval_cli_causal(runs):
-    r = codelm('eval', runs/'gpt2', '--limit', 5, '--lines', 3, '--headers', 1, '--json')
+    r = codelm_process('eval', runs/'gpt2', '--limit', 5, '--lines', 3, '--headers', 1, '--json')
     assert r.returncode == 0, r.stderr
     m = json.loads(r.stdout)
     assert m == json.loads((runs/'gpt2'/'metrics.json').read_text())

@@ -28,14 +28,10 @@ def wait_for_port(port, proc, timeout=60):
     raise AssertionError(f'codelm explore did not listen on 127.0.0.1:{port} within {timeout}s')
 
 @pytest.fixture(scope='module')
-def runs(tmp_path_factory):
-    os.environ['CODELM_NO_BAR'] = '1'
-    from codelm.data import sample_corpus
-    from codelm.train import train_run
-    d = tmp_path_factory.mktemp('explore')/'runs'
-    train_run('awd_lstm', 'char', sample_corpus(), d/'lstm_char', 'smoke', quiet=True)
-    train_run('gpt2', None, sample_corpus(), d/'gpt2', 'smoke', quiet=True)
-    return d
+def runs(smoke_registry, tmp_path_factory):
+    "Two of the session's smoke runs, an AWD-LSTM on chars and GPT-2, in a registry of their own."
+    from conftest import copy_runs
+    return copy_runs(smoke_registry, tmp_path_factory.mktemp('explore')/'runs', ('awd_lstm-char', 'gpt2'))
 
 def test_explore_in_chromium(runs, tmp_path):
     chromium = system_chromium()
@@ -71,7 +67,7 @@ def test_explore_in_chromium(runs, tmp_path):
                 print(f'screenshot: {shot}')
                 text = [panels.nth(i).inner_text() for i in range(panels.count())]
                 assert len(text) == 2, f'expected a panel per run, got {len(text)}: {text}'
-                assert any('gpt2' in x for x in text) and any('lstm_char' in x for x in text), text
+                assert any('gpt2' in x for x in text) and any('awd_lstm-char' in x for x in text), text
                 for i in range(2):
                     assert panels.nth(i).locator('.codelm-sample').count() >= 1, f'no completion in panel {i}: {text[i]}'
                     assert 'bits/byte' in text[i] and 'error' not in text[i].lower(), text[i]

@@ -1,23 +1,12 @@
-"The `codelm complete` and `codelm fill` commands, run as subprocesses against tiny trained runs (issue 6)."
-import json, os, shutil, subprocess, sys
-from pathlib import Path
+"The `codelm complete` and `codelm fill` commands against the session's smoke runs (issue 6)."
+import json, shutil
 import pytest
-
-CODELM = Path(sys.executable).parent/'codelm'
-ENV = dict(os.environ, CODELM_NO_BAR='1', TOKENIZERS_PARALLELISM='false')
+from conftest import codelm, codelm_process
 
 @pytest.fixture(scope='module')
-def runs(tmp_path_factory):
-    "A smoke GPT-2 run and a smoke RoBERTa run (one frozen epoch each, for speed)."
-    os.environ['CODELM_NO_BAR'] = '1'
-    from codelm.data import sample_corpus
-    from codelm.train import train_run
-    d = tmp_path_factory.mktemp('runs')
-    for arch in ('gpt2', 'roberta'): train_run(arch, None, sample_corpus(), d/arch, 'smoke', epochs=0, quiet=True)
-    return d
-
-def codelm(*args):
-    return subprocess.run([str(CODELM), *map(str, args)], capture_output=True, text=True, env=ENV, timeout=300)
+def runs(smoke_registry):
+    "The smoke GPT-2 and RoBERTa runs (read only here)."
+    return smoke_registry/'runs'/'smoke'
 
 @pytest.mark.parametrize('arch', ['gpt2', 'roberta'])
 def test_complete_json(runs, arch):
@@ -25,8 +14,8 @@ def test_complete_json(runs, arch):
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert len(out['completions']) == 2 and all(isinstance(c, str) and len(c) <= 30 for c in out['completions'])
-    again = json.loads(codelm('complete', runs/arch, '--prompt', 'def add(a, b):\\n', '-n', 2, '--max-new-chars', 30, '--seed', 1, '--json').stdout)
-    assert again['completions'] == out['completions']  # same seed, same text, across processes
+    again = codelm_process('complete', runs/arch, '--prompt', 'def add(a, b):\\n', '-n', 2, '--max-new-chars', 30, '--seed', 1, '--json')
+    assert json.loads(again.stdout)['completions'] == out['completions'], again.stderr  # same seed, same text, in a new process
 
 @pytest.mark.parametrize('arch', ['gpt2', 'roberta'])
 def test_fill_json(runs, arch):

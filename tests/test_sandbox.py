@@ -238,6 +238,8 @@ def test_canonical_solutions_pass_and_empty_bodies_fail_on_all_164():
     print(f'164 canonical solutions: pass@1 = 1.0 in {t1:.1f} s with {workers} workers')
 
 def test_cli_scores_a_samples_file(tmp_path):
+    "The installed command in a new process first, then its `main` in this one (conftest.py)."
+    from conftest import codelm as in_process
     codelm = [str(Path(sys.executable).parent/'codelm')]
     recs = [dict(task_id=t, completion=p['canonical_solution'] if i % 2 == 0 else '    return None\n')
             for i, (t, p) in enumerate(list(PROBLEMS.items())[:4])]
@@ -248,10 +250,10 @@ def test_cli_scores_a_samples_file(tmp_path):
     j = json.loads(r.stdout)
     assert (j['problems'], j['pass@1'], j['status']) == (4, 0.5, {'passed': 2, 'failed': 2})
     assert len((tmp_path/'r.jsonl').read_text().splitlines()) == 4
-    r = subprocess.run([*codelm, 'humaneval', '--samples', tmp_path/'s.jsonl'], capture_output=True, text=True)
+    r = in_process('humaneval', '--samples', tmp_path/'s.jsonl')
     assert r.returncode == 0 and 'expected to score near 0' in r.stdout and 'pass@10 left out' in r.stdout
     (tmp_path/'bad.jsonl').write_text('{"task_id": "HumanEval/0"}\n')
-    r = subprocess.run([*codelm, 'humaneval', '--samples', tmp_path/'bad.jsonl'], capture_output=True, text=True)
+    r = in_process('humaneval', '--samples', tmp_path/'bad.jsonl')
     assert r.returncode == 2 and "bad.jsonl:1: field 'completion'" in r.stderr and 'Traceback' not in r.stderr
     r = subprocess.run([*codelm, 'humaneval', 'no-such-model-xyz'], capture_output=True, text=True, env={**os.environ, 'HF_HUB_OFFLINE': '1'})
     assert r.returncode == 2 and 'offline' in r.stderr and 'Traceback' not in r.stderr, r.stderr

@@ -1,16 +1,13 @@
-"End-to-end checks of `codelm tokenizers train|stats` as a user runs them: a subprocess, real files."
+"End-to-end checks of `codelm tokenizers train|stats` as a user runs them: the command's `main` (conftest.py), real files, a second process."
 import gzip, json, subprocess, sys
 from pathlib import Path
 import pytest
 from codelm.data import sample_corpus, load_split
 from codelm.tokenization import KINDS, LOSSLESS_KINDS, load_tokenizer
 
-CODELM = [str(Path(sys.executable).parent/'codelm')]
+from conftest import codelm
 
-def run(*args, check=True):
-    r = subprocess.run([*CODELM, *map(str, args)], capture_output=True, text=True)
-    if check and r.returncode: raise AssertionError(f'codelm {args} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}')
-    return r
+def run(*args, check=True): return codelm(*args, check=check)
 
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):

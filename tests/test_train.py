@@ -2,26 +2,27 @@
 import json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
+from conftest import CODELM, codelm
 from codelm.data import sample_corpus
 
-CODELM = str(Path(sys.executable).parent/'codelm')
 ENV = dict(os.environ, CODELM_NO_BAR='1')
 
 def train(out, *extra, tokenizer='char', arch='awd_qrnn'):
-    return [CODELM, 'train', '--arch', arch, '--tokenizer', tokenizer, '--preset', 'smoke', '--corpus', str(sample_corpus()),
+    "`codelm train` arguments for a smoke run."
+    return ['train', '--arch', arch, '--tokenizer', tokenizer, '--preset', 'smoke', '--corpus', str(sample_corpus()),
             '--out', str(out), *extra]
 
 def test_bad_input_fails_before_training(tmp_path):
     for args, msg in [(train(tmp_path/'a', arch='lstm'), '--arch lstm'),
                       (train(tmp_path/'b', tokenizer='bytebpe'), '--tokenizer bytebpe'),
-                      ([CODELM, 'train', '--arch', 'awd_lstm', '--tokenizer', 'char', '--corpus', str(tmp_path), '--out', str(tmp_path/'c')], 'no train split')]:
-        r = subprocess.run(args, capture_output=True, text=True, env=ENV)
+                      (['train', '--arch', 'awd_lstm', '--tokenizer', 'char', '--corpus', str(tmp_path), '--out', str(tmp_path/'c')], 'no train split')]:
+        r = codelm(*args)
         assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
         assert not any(p.name == 'checkpoint.safetensors' for p in tmp_path.rglob('*'))
 
 def test_killed_run_resumes_and_finishes(tmp_path):
     run = tmp_path/'run'
-    p = subprocess.Popen(train(run, '--epochs', '3'), env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p = subprocess.Popen([CODELM, *train(run, '--epochs', '3')], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     t = time.time()
     while not (run/'checkpoint.safetensors').exists() and p.poll() is None and time.time() - t < 120: time.sleep(0.05)
     assert p.poll() is None, 'the run ended before a checkpoint appeared'
@@ -29,13 +30,13 @@ def test_killed_run_resumes_and_finishes(tmp_path):
     assert (run/'checkpoint.safetensors').exists() and not (run/'model.safetensors').exists()
     assert json.loads((run/'config.json').read_text())['status'] == 'training'
     # resuming with another tokenizer is refused before any training
-    r = subprocess.run(train(run, '--epochs', '3', tokenizer='bpe'), capture_output=True, text=True, env=ENV)
+    r = codelm(*train(run, '--epochs', '3', tokenizer='bpe'))
     assert r.returncode == 2 and 'cannot resume' in r.stderr, r.stderr
-    r = subprocess.run(train(run, '--epochs', '3'), capture_output=True, text=True, env=ENV)
+    r = codelm(*train(run, '--epochs', '3'))
     assert r.returncode == 0, r.stderr
     cfg = json.loads((run/'config.json').read_text())
     assert cfg['status'] == 'finished' and (run/'model.safetensors').exists() and not (run/'checkpoint.safetensors').exists()
     hist = (run/'history.csv').read_text().splitlines()
     assert len(hist) == 1 + 1 + 3  # header, the frozen epoch, three unfrozen epochs, each once
-    r = subprocess.run(train(run, '--epochs', '3'), capture_output=True, text=True, env=ENV)
+    r = codelm(*train(run, '--epochs', '3'))
     assert r.returncode == 0 and 'finished already' in r.stdout

@@ -31,6 +31,10 @@ for r in map(Requirement, reqs):
     try: v = version(r.name)
     except PackageNotFoundError: bad.append(f'{r.name}: not installed (need {r})'); continue
     if not r.specifier.contains(v, prereleases=True): bad.append(f'{r.name} {v} does not satisfy {r}')
+if __import__('os').environ.get('CODELM_CPU_TORCH') == '1':
+    cuda = subprocess.run([sys.executable, '-c', 'import torch; print(torch.version.cuda or "")'], capture_output=True, text=True).stdout.strip()
+    if cuda: bad.append(f"torch {version('torch')} is a CUDA {cuda} build: setup installed the CPU build, and a later install replaced it "
+                        '(a package pinning a newer torch?); the environment is several GB larger than it needs to be')
 if bad: sys.exit('setup: dependency check failed:\n  ' + '\n  '.join(bad))
 print('setup: dependencies OK: ' + ', '.join(f'{n} {version(n)}' for n in
       ('torch', 'fastai', 'transformers', 'tokenizers', 'sentencepiece', 'nbdev')))
