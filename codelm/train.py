@@ -491,7 +491,7 @@ class CachedMaskedLoader(MaskedLMLoader):
         DataLoader.__init__(self, dataset, **kwargs)
         self.rng = random.Random(seed)
 
-# %% ../nbs/05_train.ipynb #eed0434d
+# %% ../nbs/05_train.ipynb #5ad29806
 def cached_transformer_dls(arch:str, tok, corpus, seq_len:int, bs:int, seed:int=0, max_items:int=None, device=None, cache=None) -> DataLoaders:
     "`transformer_dls` reading ids from `token_cache`s (built by local rank 0 first): memory does not grow with the corpus."
     arch = check_arch(arch); check_tokenizer(arch, tok)
@@ -499,15 +499,7 @@ def cached_transformer_dls(arch:str, tok, corpus, seq_len:int, bs:int, seed:int=
         for s in ('train', 'valid'): token_cache(corpus, s, tok, max_items, cache)
     distrib_barrier()
     tr, va = (CachedSplit(token_cache(corpus, s, tok, max_items, cache)) for s in ('train', 'valid'))
-    dev = default_device() if device is None else device
-    if arch in CAUSAL_ARCHS:
-        dls = [CachedCausalLoader(d, seq_len, tok.eos_id, seed=seed + i, bs=bs, shuffle=i == 0, device=dev) for i, d in enumerate((tr, va))]
-    else:
-        kw = dict(pad_id=tok.pad_id, mask_id=tok.mask_id, special_ids=tok.special_ids, vocab_size=tok.vocab_size, bs=bs, device=dev)
-        dls = [CachedMaskedLoader(CachedMaskedExamples(d, seq_len, tok.bos_id, tok.eos_id), seed=seed + i, shuffle=i == 0, **kw) for i, d in enumerate((tr, va))]
-    for name, dl in zip(('train', 'valid'), dls):
-        if dl.n == 0: raise TransformerError(f"--corpus: the {name} split has too few tokens for one example of --seq-len {seq_len}")
-    dls = DataLoaders(*dls)
+    dls = lm_split_loaders(arch, tok, tr, va, seq_len, bs, seed, device, causal=CachedCausalLoader, masked=CachedMaskedLoader, examples=CachedMaskedExamples)
     m = va.meta  # targets per byte: every token and the eos after each function
     dls.tokens_per_byte = (m['tokens'] + m['functions']) / max(1, m['bytes']) if arch in CAUSAL_ARCHS else None
     return dls

@@ -23,8 +23,8 @@ __all__ = ['TRANSFORMER_ARCHS', 'CAUSAL_ARCHS', 'MASKED_ARCHS', 'TRANSFORMER_PRE
            'TransformerError', 'check_arch', 'transformer_sizes', 'transformer_config', 'max_context',
            'load_pretrained', 'check_tokenizer', 'transformer_model', 'TransformerLM', 'layer_groups',
            'transformer_splitter', 'split_texts', 'CausalLMLoader', 'masked_examples', 'pad_batch', 'mask_tokens',
-           'MaskedLMLoader', 'LMLoss', 'TokenAccuracy', 'transformer_dls', 'lm_tokens_per_byte', 'transformer_learner',
-           'save_transformer', 'load_transformer']
+           'MaskedLMLoader', 'LMLoss', 'TokenAccuracy', 'lm_split_loaders', 'transformer_dls', 'lm_tokens_per_byte',
+           'transformer_learner', 'save_transformer', 'load_transformer']
 
 # %% ../nbs/04_transformer.ipynb #c8bd18b9
 TRANSFORMER_ARCHS = ('gpt2', 'bert', 'roberta')
@@ -322,20 +322,26 @@ def _split_ids(tok, corpus, split, max_items=None):
     t = split_texts(corpus, split, max_items)
     return tok.encode_batch(t), [len(s.encode('utf-8', 'surrogatepass')) for s in t]
 
-# %% ../nbs/04_transformer.ipynb #a9295cc7
-def transformer_dls(arch:str, tok, corpus, seq_len:int, bs:int, seed:int=0, max_items:int=None, device=None) -> DataLoaders:
-    "Train and valid loaders of `corpus` for `arch`: packed causal blocks, or masked examples."
-    arch = check_arch(arch); check_tokenizer(arch, tok)
+# %% ../nbs/04_transformer.ipynb #7f435623
+def lm_split_loaders(arch:str, tok, train, valid, seq_len:int, bs:int, seed:int=0, device=None,
+                     causal=CausalLMLoader, masked=MaskedLMLoader, examples=masked_examples) -> DataLoaders:
+    "`DataLoaders` over the `train` and `valid` ids of `arch`: packed causal blocks, or masked examples; an empty split fails."
     dev = default_device() if device is None else device
-    (tr, _), (va, _) = _split_ids(tok, corpus, 'train', max_items), _split_ids(tok, corpus, 'valid', max_items)
     if arch in CAUSAL_ARCHS:
-        dls = [CausalLMLoader(ids, seq_len, tok.eos_id, seed=seed + i, bs=bs, shuffle=i == 0, device=dev) for i, ids in enumerate((tr, va))]
+        dls = [causal(ids, seq_len, tok.eos_id, seed=seed + i, bs=bs, shuffle=i == 0, device=dev) for i, ids in enumerate((train, valid))]
     else:
         kw = dict(pad_id=tok.pad_id, mask_id=tok.mask_id, special_ids=tok.special_ids, vocab_size=tok.vocab_size, bs=bs, device=dev)
-        dls = [MaskedLMLoader(masked_examples(ids, seq_len, tok.bos_id, tok.eos_id), seed=seed + i, shuffle=i == 0, **kw) for i, ids in enumerate((tr, va))]
+        dls = [masked(examples(ids, seq_len, tok.bos_id, tok.eos_id), seed=seed + i, shuffle=i == 0, **kw) for i, ids in enumerate((train, valid))]
     for name, dl in zip(('train', 'valid'), dls):
         if dl.n == 0: raise TransformerError(f"--corpus: the {name} split has too few tokens for one example of --seq-len {seq_len}")
     return DataLoaders(*dls)
+
+# %% ../nbs/04_transformer.ipynb #01845316
+def transformer_dls(arch:str, tok, corpus, seq_len:int, bs:int, seed:int=0, max_items:int=None, device=None) -> DataLoaders:
+    "Train and valid loaders of `corpus` for `arch`: packed causal blocks, or masked examples."
+    arch = check_arch(arch); check_tokenizer(arch, tok)
+    (tr, _), (va, _) = _split_ids(tok, corpus, 'train', max_items), _split_ids(tok, corpus, 'valid', max_items)
+    return lm_split_loaders(arch, tok, tr, va, seq_len, bs, seed, device)
 
 # %% ../nbs/04_transformer.ipynb #6c0b576a
 def lm_tokens_per_byte(arch:str, tok, corpus, split:str='valid', max_items:int=None) -> float|None:
