@@ -1,12 +1,14 @@
 # Two commands do everything on a fresh machine: `make run` and `make test`.
 VENV ?= .venv
 PRESET ?= cpu
-STAMP := $(VENV)/.codelm-installed
+# the stamp is named by the content of what set-up reads, not its mtime: nbdev-export rewrites pyproject.toml unchanged
+STAMP := $(VENV)/.codelm-installed-$(shell cat pyproject.toml tools/setup_env.sh tools/check_env.py | cksum | cut -d' ' -f1)
 
 .PHONY: run test setup clean-venv
 
-$(STAMP): pyproject.toml tools/setup_env.sh tools/check_env.py
+$(STAMP):
 	VENV=$(VENV) bash tools/setup_env.sh
+	rm -f $(VENV)/.codelm-installed* && touch $@
 
 setup: $(STAMP)
 

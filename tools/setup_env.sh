@@ -34,11 +34,22 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
     # several GB: pinning the torchvision made for our torch keeps the CPU build (check_env.py removes the torchvision
     # again if, as PyPI's CUDA-built wheels do, it cannot import beside a CPU torch; codelm never imports it)
     $PIP install -q --no-deps "torchvision==$TORCHVISION_CPU" 2>&1 | grep -v "is ignored: it is neither" || true
-    export CODELM_CPU_TORCH=1
   fi
 fi
 
-echo "setup: installing codelm and its dependencies (pip install -e '.[dev]')"
-$PIP install -q -e ".[dev]" 2>&1 | grep -v "is ignored: it is neither" || true
+# the torch installed above, or already there, stays: a dependency that pins another torch (fastai -> newest torchvision ->
+# newest torch, a CUDA build of several GB) must take the release made for this one instead; a torch outside codelm's
+# bound is replaced
+KEEP_TORCH=$("$VENV/bin/python" - <<'PYEOF' 2>/dev/null || true
+import re, torch
+try: from packaging.specifiers import SpecifierSet; from packaging.version import Version
+except ImportError: from pip._vendor.packaging.specifiers import SpecifierSet; from pip._vendor.packaging.version import Version
+bound = SpecifierSet(re.search(r'"torch\s*([^";]*)"', open('pyproject.toml').read()).group(1))
+if bound.contains(Version(torch.__version__).base_version): print(f'torch=={torch.__version__}')
+PYEOF
+)
+if "$VENV/bin/python" -c "import sys, torch; sys.exit(torch.version.cuda is not None)" 2>/dev/null; then export CODELM_CPU_TORCH=1; fi
+
+echo "setup: installing codelm and its dependencies (pip install -e '.[dev]'${KEEP_TORCH:+, keeping $KEEP_TORCH})"
+$PIP install -q -e ".[dev]" $KEEP_TORCH 2>&1 | grep -v "is ignored: it is neither" || true
 "$VENV/bin/python" tools/check_env.py
-touch "$VENV/.codelm-installed"
