@@ -41,14 +41,16 @@ fi
 # newest torch, a CUDA build of several GB) must take the release made for this one instead; a torch outside codelm's
 # bound is replaced
 KEEP_TORCH=$("$VENV/bin/python" - <<'PYEOF' 2>/dev/null || true
-import re, torch
+import re
+from importlib.metadata import version   # not `import torch`: its own dependencies may not be installed yet
 try: from packaging.specifiers import SpecifierSet; from packaging.version import Version
 except ImportError: from pip._vendor.packaging.specifiers import SpecifierSet; from pip._vendor.packaging.version import Version
 bound = SpecifierSet(re.search(r'"torch\s*([^";]*)"', open('pyproject.toml').read()).group(1))
-if bound.contains(Version(torch.__version__).base_version): print(f'torch=={torch.__version__}')
+v = version('torch')
+if bound.contains(Version(v).base_version): print(f'torch=={v}')
 PYEOF
 )
-if "$VENV/bin/python" -c "import sys, torch; sys.exit(torch.version.cuda is not None)" 2>/dev/null; then export CODELM_CPU_TORCH=1; fi
+case "$KEEP_TORCH" in *+cpu) export CODELM_CPU_TORCH=1;; esac   # check_env.py then fails if a CUDA build replaced it
 
 echo "setup: installing codelm and its dependencies (pip install -e '.[dev]'${KEEP_TORCH:+, keeping $KEEP_TORCH})"
 $PIP install -q -e ".[dev]" $KEEP_TORCH 2>&1 | grep -v "is ignored: it is neither" || true
