@@ -8,7 +8,6 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
 VENV=${VENV:-.venv}
 TORCH_CPU=${CODELM_TORCH_CPU:-2.13.0}   # must satisfy the torch bound in pyproject.toml
-TORCHVISION_CPU=${CODELM_TORCHVISION_CPU:-0.28.0}   # the torchvision release made for that torch
 
 if [ ! -x "$VENV/bin/python" ]; then
   if "$PY" -c "import torch" 2>/dev/null; then
@@ -30,16 +29,13 @@ if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
     # a local wheel (pip's find-links) first, then PyTorch's CPU index
     $PIP install -q --no-index --no-deps "torch==$TORCH_CPU+cpu" 2>/dev/null \
       || $PIP install -q "torch==$TORCH_CPU+cpu" --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
-    # fastai requires torchvision, and pip's newest torchvision pins the newest torch, which on PyPI is a CUDA build of
-    # several GB: pinning the torchvision made for our torch keeps the CPU build (check_env.py removes the torchvision
-    # again if, as PyPI's CUDA-built wheels do, it cannot import beside a CPU torch; codelm never imports it)
-    $PIP install -q --no-deps "torchvision==$TORCHVISION_CPU" 2>&1 | grep -v "is ignored: it is neither" || true
   fi
 fi
 
-# the torch installed above, or already there, stays: a dependency that pins another torch (fastai -> newest torchvision ->
-# newest torch, a CUDA build of several GB) must take the release made for this one instead; a torch outside codelm's
-# bound is replaced
+# the torch installed above, or already there, stays: a dependency that pins another torch must take the release made for
+# this one instead (fastai requires torchvision, and the newest torchvision pins the newest torch, on PyPI a CUDA build of
+# several GB; check_env.py removes a torchvision that cannot import beside a CPU torch: codelm never imports it); a torch
+# outside codelm's bound is replaced
 KEEP_TORCH=$("$VENV/bin/python" - <<'PYEOF' 2>/dev/null || true
 import re
 from importlib.metadata import version   # not `import torch`: its own dependencies may not be installed yet
