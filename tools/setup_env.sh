@@ -22,8 +22,7 @@ $PIP install -q --upgrade pip 2>&1 | grep -v "is ignored: it is neither" || true
 
 if ! "$VENV/bin/python" -c "import torch" 2>/dev/null; then
   if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
-    echo "setup: NVIDIA GPU found: installing pip's default (CUDA) torch"
-    $PIP install -q "torch>=2.4,<2.15"
+    echo "setup: NVIDIA GPU found: pip's default (CUDA) torch comes with codelm's dependencies, inside pyproject.toml's bound"
   else
     echo "setup: no GPU: installing the CPU build of torch $TORCH_CPU"
     # a local wheel (pip's find-links) first, then PyTorch's CPU index
