@@ -16,9 +16,9 @@ from .train import *
 from . import evaluate as _evaluate
 
 # %% auto #0
-__all__ = ['GRID', 'EVAL_LIMITS', 'PAPER_CAVEAT', 'PAPER_NAMES', 'select_runs', 'run_grid', 'paper_table', 'collect',
-           'results_table', 'epoch_figures', 'bpb_figure', 'samples_html', 'findings', 'results_markdown',
-           'write_report', 'add_experiment_cli']
+__all__ = ['GRID', 'EVAL_LIMITS', 'PAPER_CAVEAT', 'PAPER_NAMES', 'BASELINE_LABELS', 'select_runs', 'run_grid', 'paper_table',
+           'collect', 'results_table', 'epoch_rows', 'curve_figure', 'epoch_figures', 'registry_baselines',
+           'bpb_figure', 'samples_html', 'findings', 'results_markdown', 'write_report', 'add_experiment_cli']
 
 # %% ../nbs/09_experiment.ipynb #84867308
 GRID = tuple([(f'{a}-{t}', a, t) for a in ('awd_lstm', 'awd_qrnn') for t in ('word', 'unigram', 'bpe', 'char')] +
@@ -38,8 +38,8 @@ def _evaluate_if_needed(run_dir, corpus, limit):
     if (Path(run_dir)/'metrics.json').exists() or not hasattr(_evaluate, 'evaluate_run'): return None
     return _evaluate.evaluate_run(run_dir, corpus, limit=limit)
 
-# %% ../nbs/09_experiment.ipynb #2e9d609d
-EVAL_LIMITS = dict(smoke=20, cpu=40, paper=None)  # test functions evaluated per run
+# %% ../nbs/09_experiment.ipynb #3965a561
+EVAL_LIMITS = dict(smoke=20, cpu=None, paper=None)  # test functions per run (None: the whole test split; masked models: evaluate's seeded sample)
 
 def run_grid(preset_name:str='cpu', source:str='stdlib', csn_path=None, only:str|None=None, runs='runs', report='reports',
              corpus_dir=None, evaluate:bool=True, quiet:bool=False) -> dict:
@@ -101,7 +101,7 @@ def collect(runs) -> list[dict]:
         out.append(rec)
     return out
 
-# %% ../nbs/09_experiment.ipynb #27092b8d
+# %% ../nbs/09_experiment.ipynb #41e100b4
 def _g(d, *ks):
     "Nested get: the first present key path of `ks` (each 'a.b.c') in `d`, else None."
     for k in ks:
@@ -125,12 +125,13 @@ def results_table(recs:list[dict]):
     paper = {r['run']: r for r in paper_table()}
     rows = []
     for r in recs:
-        c, m, p, last = r['config'], r['metrics'] or {}, paper.get(r['name'], {}), (r['history'] or [{}])[-1]
+        c, m, p = r['config'], r['metrics'] or {}, paper.get(r['name'], {})
+        ep = epoch_rows(r['history']); last = (ep or [{}])[-1]; ci = _g(m, 'bpb_ci')
         rows.append({'run': r['name'], 'family': c['family'], 'tokenizer': c['tokenizer'],
-                     'epochs': len(r['history']), 'params': c.get('params'),
+                                          'epochs': len(ep), 'train MB': (_g(c, 'train_sample.bytes') or 0) / 1e6 or None, 'params': c.get('params'),
                      'train loss': last.get('train_loss'), 'valid loss': last.get('valid_loss'),
                      'accuracy (valid)': last.get('accuracy'),
-                     'bits/byte (test)': _g(m, 'bpb', 'test.bpb'), 'bpb kind': _bpb_kind(m),
+                     'bits/byte (test)': _g(m, 'bpb', 'test.bpb'), 'bpb 95% CI': f'{ci[0]:.3f}-{ci[1]:.3f}' if ci else None, 'bpb kind': _bpb_kind(m),
                      'token accuracy (test)': _g(m, 'token_accuracy', 'accuracy'),
                      'masked accuracy': _g(m, 'masked_accuracy'),
                      'line exact match %': _g(m, 'line_completion.exact_match', 'line_exact_match'),
@@ -141,7 +142,27 @@ def results_table(recs:list[dict]):
                      'paper valid loss': float(p['valid_loss']) if p else None})
     return pd.DataFrame(rows)
 
-# %% ../nbs/09_experiment.ipynb #c07be14d
+# %% ../nbs/09_experiment.ipynb #3c8ea04a
+def epoch_rows(history:list[dict]) -> list[dict]:
+    "The per-epoch rows of a run's history (all rows of a history written before learning curves)."
+    return [h for h in history or [] if h.get('row', 'epoch') in ('epoch', None) or h.get('row') != h.get('row')]
+
+# %% ../nbs/09_experiment.ipynb #91f9c824
+def curve_figure(recs:list[dict], masked:bool=False):
+    "The learning curves: validation bits per byte (masked models: validation loss) against megabytes of training text, every run in one figure."
+    import plotly.graph_objects as go
+    f = go.Figure()
+    for r in recs:
+        if (r['config']['family'] == 'masked') != masked: continue
+        pts = [h for h in r['history'] or [] if h.get('train_bytes') == h.get('train_bytes') and h.get('train_bytes') is not None]
+        y = 'valid_loss' if masked else 'bpb'
+        f.add_scatter(x=[h['train_bytes'] / 1e6 for h in pts], y=[h.get(y) for h in pts], mode='lines+markers', name=r['name'])
+    f.update_layout(title='Learning curves: ' + ('validation loss on masked positions (fill-mask models)' if masked else
+                                                 'validation bits per byte (generation models; lower is better)'),
+                    xaxis_title='training text seen (MB)', yaxis_title='valid loss' if masked else 'bits per byte (valid, estimated)', height=420)
+    return f
+
+# %% ../nbs/09_experiment.ipynb #08051274
 def epoch_figures(recs:list[dict]) -> list:
     "Figures 1-6: accuracy, train loss, valid loss per epoch; causal and masked models apart (plotly)."
     import plotly.graph_objects as go
@@ -151,20 +172,33 @@ def epoch_figures(recs:list[dict]) -> list:
             f = go.Figure()
             for r in recs:
                 if r['config']['family'] != fam: continue
-                h = r['history']
+                h = epoch_rows(r['history'])
                 f.add_scatter(x=list(range(1, len(h) + 1)), y=[x.get(key) for x in h], mode='lines+markers', name=r['name'])
-            f.update_layout(title=f'Figure {len(figs) + 1}: {label} per epoch, {title}', xaxis_title='epoch (the first is frozen)',
+            f.update_layout(title=f'Figure {len(figs) + 1}: {label} per epoch, {title}', xaxis_title='epoch (a frozen first epoch only from pretrained weights)',
                             yaxis_title=label, height=380)
             figs.append(f)
     return figs
 
+BASELINE_LABELS = (('xz_same_train_bpb', 'xz given the same training text'), ('ngram_same_train_bpb', 'byte 5-gram on the same training text'),
+                   ('xz_all_train_bpb', 'xz given the whole train split'), ('xz_no_context_bpb', 'xz, no context'))
+
+def registry_baselines(recs:list[dict]) -> dict|None:
+    "The baselines of a registry's causal runs, if they were all scored on the same test bytes (else None: nothing to draw one line for)."
+    bs = [_g(r['metrics'] or {}, 'baselines') for r in recs if r['config']['family'] == 'causal' and _g(r['metrics'] or {}, 'baselines')]
+    keys = {(b.get('test_bytes'), b.get('train_bytes')) for b in bs}
+    return bs[0] if bs and len(keys) == 1 else None
+
 def bpb_figure(recs:list[dict], base:dict|None=None):
-    "Bits per byte on the test split, every run, with the baselines as horizontal lines."
+    "Bits per byte on the test split, every run with its 95% interval, and the baselines on the same bytes as horizontal lines."
     import plotly.graph_objects as go
+    base = base or registry_baselines(recs)
     names = [r['name'] for r in recs]; vals = [_g(r['metrics'] or {}, 'bpb', 'test.bpb') for r in recs]
+    cis = [_g(r['metrics'] or {}, 'bpb_ci') for r in recs]
+    err = dict(type='data', symmetric=False, array=[c[1] - v if c and v is not None else 0 for c, v in zip(cis, vals)],
+               arrayminus=[v - c[0] if c and v is not None else 0 for c, v in zip(cis, vals)])
     kinds = ['pseudo-LL (masked)' if (r['config']['family'] == 'masked') else 'next-token' for r in recs]
-    f = go.Figure(go.Bar(x=names, y=vals, text=[f'{v:.2f}' if v is not None else 'n/a' for v in vals], hovertext=kinds))
-    for k, label in (('xz_bpb', 'conditional xz'), ('ngram_bpb', 'byte n-gram')):
+    f = go.Figure(go.Bar(x=names, y=vals, error_y=err, text=[f'{v:.2f}' if v is not None else 'n/a' for v in vals], hovertext=kinds))
+    for k, label in BASELINE_LABELS:
         if base and base.get(k) is not None: f.add_hline(y=base[k], line_dash='dash', annotation_text=f'{label} {base[k]:.2f}')
     f.update_layout(title='Bits per byte on the test split (lower is better; masked models: pseudo-log-likelihood)', height=420)
     return f
@@ -178,7 +212,7 @@ def samples_html(s:dict|None) -> str:
         out += f'<h4>{html.escape(t)}</h4><ol>' + ''.join(f"<li><code>{html.escape(f['fill'])}</code> ({f['bits']:.1f} bits)</li>" for f in fills) + '</ol>'
     return out
 
-# %% ../nbs/09_experiment.ipynb #b4999009
+# %% ../nbs/09_experiment.ipynb #e7bd5438
 def _by_name(recs): return {r['name']: r for r in recs}
 def _bpb(r): return _g((r or {}).get('metrics') or {}, 'bpb')
 
@@ -208,18 +242,22 @@ def findings(recs:list[dict]):
         pa = f"accuracy {float(paper[n]['accuracy']):.3f} (targets visible to the model)"
         if ma is None: add(f'{n}: masked-LM accuracy', pa, 'not in this registry', 'unanswered'); continue
         add(f'{n}: masked-LM accuracy', pa, f'{ma:.3f} on masked positions only', 'the 0.999 was a leak' if ma < 0.9 else 'near 1.0: check for a leak')
-    ev = [(n, _bpb(r), _g(r['metrics'], 'baselines.xz_bpb')) for n, r in R.items() if _bpb(r) is not None and _g(r['metrics'], 'baselines.xz_bpb') is not None]
-    if ev:
-        beat = [n for n, v, x in ev if v < x]
-        add('which models beat conditional xz (bits/byte)?', 'not measured', f"{len(beat)} of {len(ev)} runs: {', '.join(beat) or 'none'}",
-            'the models learned more than a compressor' if beat else 'no model beats a general-purpose compressor yet')
+    for key, label in (('xz_no_context_bpb', 'xz with no context'), ('xz_same_train_bpb', 'xz given the same training text'),
+                       ('ngram_same_train_bpb', 'a byte 5-gram on the same training text')):
+        ev = [(n, _bpb(r), _g(r['metrics'], f'baselines.{key}')) for n, r in R.items()
+              if r['config']['family'] == 'causal' and _bpb(r) is not None and _g(r['metrics'], f'baselines.{key}') is not None]
+        if not ev: continue
+        beat = [f'{n} ({v:.3f})' for n, v, x in sorted(ev, key=lambda e: e[1]) if v < x]
+        add(f'which generation models beat {label} ({ev[0][2]:.3f} bits/byte on the same bytes)?', 'not measured',
+            f"{len(beat)} of {len(ev)} runs: {', '.join(beat) or 'none'}",
+            'the best models learned more than this baseline' if beat else 'no model beats this baseline at this budget')
     return pd.DataFrame(rows, columns=['question', 'paper', 'ours', 'verdict'])
 
-# %% ../nbs/09_experiment.ipynb #cc9e4561
+# %% ../nbs/09_experiment.ipynb #314085c5
 def results_markdown(recs:list[dict]) -> str:
     "The short results table of a registry in Markdown (what the README shows): bits per byte first, the paper's accuracy beside ours."
     df = results_table(recs)
-    cols = {'run': 'run', 'bits/byte (test)': 'bits/byte', 'bpb kind': 'bpb kind', 'token accuracy (test)': 'token acc.',
+    cols = {'run': 'run', 'bits/byte (test)': 'bits/byte', 'bpb 95% CI': '95% interval', 'bpb kind': 'bpb kind', 'token accuracy (test)': 'token acc.',
             'masked accuracy': 'masked acc.', 'line exact match %': 'line EM %', 'line edit sim. %': 'line edit sim. %',
             'syntax valid': 'syntax valid', 'train s': 'train s', 'paper accuracy': 'paper acc.'}
     def fmt(v, c):
@@ -231,16 +269,13 @@ def results_markdown(recs:list[dict]) -> str:
     lines += ['| ' + ' | '.join(fmt(r[c], c) for c in cols) + ' |' for _, r in df.iterrows()]
     return '\n'.join(lines) + '\n'
 
-# %% ../nbs/09_experiment.ipynb #7ec58d80
+# %% ../nbs/09_experiment.ipynb #fb4e9c0a
 def write_report(runs, report='reports', corpus=None) -> Path:
     "Write a self-contained `report/index.html` (plotly inlined, opens offline) from the runs of a registry."
     recs = collect(runs)
-    base = None
-    if corpus is not None:
-        try: base = _evaluate.baselines(corpus)
-        except Exception as e: base = dict(error=str(e))
+    base = registry_baselines(recs)
     df = results_table(recs)
-    figs = epoch_figures(recs) + [bpb_figure(recs, base)]
+    figs = [curve_figure(recs), curve_figure(recs, masked=True), bpb_figure(recs, base)] + epoch_figures(recs)
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
     fmt = lambda v: '' if v is None or v != v else (f'{v:,.4g}' if isinstance(v, float) else html.escape(str(v)))
     table = '<table><tr>' + ''.join(f'<th>{html.escape(c)}</th>' for c in df.columns) + '</tr>' + ''.join(
@@ -249,8 +284,8 @@ def write_report(runs, report='reports', corpus=None) -> Path:
     fd = findings(recs)
     found = '<table><tr>' + ''.join(f'<th>{html.escape(c)}</th>' for c in fd.columns) + '</tr>' + ''.join(
         '<tr>' + ''.join(f'<td style="text-align:left">{html.escape(str(v))}</td>' for v in row) + '</tr>' for row in fd.itertuples(index=False)) + '</table>'
-    b = '' if not base else (f"<p>Baselines on the same test bytes: conditional xz {base.get('xz_bpb')} bits/byte, "
-                             f"byte n-gram {base.get('ngram_bpb')} bits/byte.</p>" if 'error' not in base else f"<p>baselines: {html.escape(base['error'])}</p>")
+    b = '' if not base else ('<p>Baselines on the same test bytes as the models (' + f"{base.get('test_functions')} functions, {base.get('test_bytes'):,} bytes): "
+                             + '; '.join(f'{label} {base[k]:.3f}' for k, label in BASELINE_LABELS if base.get(k) is not None) + ' bits/byte.</p>')
     doc = f'''<!doctype html><html><head><meta charset="utf-8"><title>codelm report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1400px}} table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}} pre{{background:#f6f6f6;padding:6px;white-space:pre-wrap}}

@@ -6,7 +6,7 @@ the losses agree to float rounding: the gradient all-reduce sums in another orde
 near 4, is about 100x what that rounding gives here (~5e-7) and far below what a real difference gives: ranks that trained
 unsynchronised copies, or the two halves of a batch seen by only one rank, move the loss by 1e-2 or more.
 """
-import json, os, subprocess, sys, time
+import csv, json, os, subprocess, sys, time
 from pathlib import Path
 import pytest
 from codelm.data import sample_corpus
@@ -52,15 +52,14 @@ def runs(tmp_path_factory):
 def test_two_processes_train_like_one_on_the_global_batch(runs):
     one, two = (json.loads((runs/n/'config.json').read_text()) for n in ('one', 'two'))
     assert (two['world_size'], two['bs_per_process'], two['bs']) == (2, 16, 32) and (one['world_size'], one['bs']) == (1, 32)
-    h1, h2 = ((runs/n/'history.csv').read_text().splitlines() for n in ('one', 'two'))
-    assert len(h1) == len(h2) == 3  # header, the frozen epoch, one unfrozen epoch
-    for r1, r2 in zip(h1[1:], h2[1:]):
-        a, b = r1.split(','), r2.split(',')
-        assert a[:2] == b[:2]
-        for i in (2, 3):  # train_loss, valid_loss
-            assert abs(float(a[i]) - float(b[i])) < TOL, (r1, r2)
+    h1, h2 = (list(csv.DictReader((runs/n/'history.csv').read_text().splitlines())) for n in ('one', 'two'))
+    assert len(h1) == len(h2) >= 2 and [r['row'] for r in h1] == [r['row'] for r in h2]  # the learning curve's points, then the epoch
+    for r1, r2 in zip(h1, h2):
+        assert (r1['phase'], r1['epoch'], r1['step']) == (r2['phase'], r2['epoch'], r2['step'])
+        for k in ('train_loss', 'valid_loss'):
+            assert abs(float(r1[k]) - float(r2[k])) < TOL, (r1, r2)
     # and training moved the loss: equal losses are not both a no-op
-    assert float(h2[-1].split(',')[3]) < float(h2[1].split(',')[3]) - 0.05
+    assert float(h2[-1]['valid_loss']) < float(h2[0]['valid_loss']) - 0.05
 
 def test_only_rank_0_writes_the_run_directory(runs):
     two = runs/'two'
@@ -83,10 +82,11 @@ def test_transformer_with_lr_find_trains_data_parallel(tmp_path):
     "The whole recipe (lr_find included: fastai restores its weights on rank 0 only) for a transformer, with masked accuracy."
     env = dict(ENV, CODELM_CACHE=str(tmp_path/'cache'))
     args = ['train', '--arch', 'roberta', '--preset', 'smoke', '--corpus', str(sample_corpus()), '--out', str(tmp_path/'run'),
-            '--bs', '4', '--epochs', '0']
+            '--bs', '4', '--lr-find', '--budget-mb', '0.02']
     r = torchrun(2, args, env, timeout=150)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     cfg = json.loads((tmp_path/'run'/'config.json').read_text())
     assert (cfg['status'], cfg['world_size'], cfg['bs']) == ('finished', 2, 8) and cfg['lr_find'] > 0
-    acc = float((tmp_path/'run'/'history.csv').read_text().splitlines()[1].split(',')[4])
+    (ep,) = [r for r in csv.DictReader((tmp_path/'run'/'history.csv').read_text().splitlines()) if r['row'] == 'epoch']
+    acc = float(ep['accuracy'])
     assert 0 <= acc < 0.9  # summed over both ranks' masked positions

@@ -1,5 +1,5 @@
 "`codelm train` as a user runs it: a real run directory, a run killed mid-training and resumed, bad input refused before training."
-import json, os, signal, subprocess, sys, time
+import csv, json, os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import CODELM, codelm
@@ -15,7 +15,10 @@ def train(out, *extra, tokenizer='char', arch='awd_qrnn'):
 def test_bad_input_fails_before_training(tmp_path):
     for args, msg in [(train(tmp_path/'a', arch='lstm'), '--arch lstm'),
                       (train(tmp_path/'b', tokenizer='bytebpe'), '--tokenizer bytebpe'),
-                      (['train', '--arch', 'awd_lstm', '--tokenizer', 'char', '--corpus', str(tmp_path), '--out', str(tmp_path/'c')], 'no train split')]:
+                      (['train', '--arch', 'awd_lstm', '--tokenizer', 'char', '--corpus', str(tmp_path), '--out', str(tmp_path/'c')], 'no train split'),
+                      (train(tmp_path/'d', '--budget-mb', '0'), '--budget-mb 0.0: expected a positive number'),
+                      (train(tmp_path/'e', '--budget-mb', '0.0005'), 'make no full batch of 32 x 64 tokens'),
+                      (train(tmp_path/'f', '--lr', '-1'), '--lr -1.0: expected a positive learning rate')]:
         r = codelm(*args)
         assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
         assert not any(p.name == 'checkpoint.safetensors' for p in tmp_path.rglob('*'))
@@ -36,7 +39,9 @@ def test_killed_run_resumes_and_finishes(tmp_path):
     assert r.returncode == 0, r.stderr
     cfg = json.loads((run/'config.json').read_text())
     assert cfg['status'] == 'finished' and (run/'model.safetensors').exists() and not (run/'checkpoint.safetensors').exists()
-    hist = (run/'history.csv').read_text().splitlines()
-    assert len(hist) == 1 + 1 + 3  # header, the frozen epoch, three unfrozen epochs, each once
+    hist = list(csv.DictReader((run/'history.csv').read_text().splitlines()))
+    assert [r['epoch'] for r in hist if r['row'] == 'epoch'] == ['0', '1', '2']  # three epochs (from scratch: none frozen), each once
+    steps = [int(r['step']) for r in hist]
+    assert steps == sorted(set(steps)) and cfg['freeze_epochs'] == 0  # every curve point once, in order
     r = codelm(*train(run, '--epochs', '3'))
     assert r.returncode == 0 and 'finished already' in r.stdout
