@@ -90,6 +90,8 @@ def main():
                       + (f"valid {'bpb' if r['family'] == 'causal' else 'loss'} {r['valid_bpb'] or r['valid_loss']:.4f} in {r['seconds']}s" if 'error' not in r else r['error']), flush=True)
             res.append(done[key])
         metric = lambda r: r.get('valid_bpb') or r.get('valid_loss') or float('inf')
+        same = lambda r: {k: v for k, v in json.loads(r['key']).items() if k not in ('lr', 'bs', 'drop_mult')}
+        res = [r for r in done.values() if same(r) == same(res[0])] if res else res  # every setting in the file, this invocation's or earlier
         swept = [r for r in res if r['lr'] != 'lr_find' and 'error' not in r]
         if not swept: continue
         best, base = min(swept, key=metric), next((r for r in res if r['lr'] == 'lr_find' and 'error' not in r), None)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: training tokens/s of every architecture at the `cpu` preset sizes, in one run, with parameter counts.
 
-Each model trains inside its fastai Learner (the way `codelm train` runs it) and, as the baseline measured side by side,
+Each model trains inside its fastai Learner the way `codelm train` runs it (fit_one_cycle, History) and, as the baseline measured side by side,
 the same model, on the same batches, in a plain PyTorch loop (AdamW, no callbacks): the ratio is fastai's speed over the
 plain loop's (1.0 = no overhead). Rounds alternate the two and the best round of each counts, to damp the noise of a
 shared machine. Tokens are the non-padding input tokens of a step.
@@ -15,6 +15,7 @@ from fastai.basics import Callback, CancelFitException, DataLoaders, Adam
 from codelm.data import sample_corpus, read_split
 from codelm.tokenization import train_tokenizer, vocab_size_for
 from codelm.transformer import TRANSFORMER_ARCHS, TRANSFORMER_PRESETS, transformer_learner, LMLoss
+from codelm.train import History
 
 p = argparse.ArgumentParser()
 p.add_argument('--steps', type=int, default=4, help='timed optimizer steps per round (after 2 warm-up steps)')
@@ -40,8 +41,9 @@ class Timer(Callback):
             if self.i == self.warm + self.n: self.secs = time.perf_counter() - self.t0; raise CancelFitException()
 
 def fastai_speed(learn, pad_id):
+    "codelm's loop: fit_one_cycle with the callbacks `codelm train` adds per step (History; Curve's validations are measurements, not loop overhead)."
     t = Timer(args.steps, WARM, pad_id)
-    with learn.no_bar(), learn.no_logging(): learn.fit(1, 1e-4, cbs=t)
+    with learn.no_bar(), learn.no_logging(): learn.fit_one_cycle(1, 1e-4, cbs=[t, History('unfrozen', 1.0, [])])
     return t.ntok / t.secs
 
 def plain_speed(model, dl, pad_id, forward):

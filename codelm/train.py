@@ -333,13 +333,13 @@ from .tokenization import *
 from .awd import *
 from .transformer import *
 
-# %% ../nbs/05_train.ipynb #6a09426c
+# %% ../nbs/05_train.ipynb #28728b0a
 TRAIN_PRESETS = {
     'smoke': dict(seed=42, budget_mb=0.06, valid_mb=0.015, curve_points=3, freeze_epochs=1, lr_find_it=20, lr_range=(1e-5, 0.1), lr_rule='minimum',
                   awd=dict(bs=32, seq_len=64, lr=1e-2, drop_mult=0.), transformer=dict(bs=None, seq_len=None, lr=2e-3, drop_mult=0.), arch={},
                   source='not tuned: a few seconds per run for the tests'),
-    'cpu':   dict(seed=42, budget_mb=1.5, valid_mb=0.04, curve_points=20, freeze_epochs=1, lr_find_it=30, lr_range=(1e-5, 0.1), lr_rule='minimum',
-                  awd=dict(bs=8, seq_len=70, lr=1e-2, drop_mult=0.), transformer=dict(bs=8, seq_len=None, lr=1e-3, drop_mult=0.), arch={},
+    'cpu':   dict(seed=42, budget_mb=1.5, valid_mb=0.02, curve_points=20, freeze_epochs=1, lr_find_it=30, lr_range=(1e-5, 0.1), lr_rule='minimum',
+                  awd=dict(bs=8, seq_len=70, lr=1e-2, drop_mult=0.), transformer=dict(bs=8, seq_len=None, lr=2e-3, drop_mult=0.), arch={},
                   source='sweep: bench/sweep.py --preset cpu (see nbs/05_train.ipynb)'),
     'paper': dict(seed=42, budget_mb=None, valid_mb=5, curve_points=20, freeze_epochs=1, lr_find_it=100, lr_range=(1e-7, 10), lr_rule='minimum',
                   awd=dict(bs=64, seq_len=70, epochs=30, lr=2e-3, drop_mult=0.3), transformer=dict(bs=None, seq_len=None, epochs=10, lr=1e-4, drop_mult=1.),
@@ -518,9 +518,9 @@ class CachedLMLoader(LMDataLoader):
         if self.shuffle: self.shuffle_fn(None)  # shuffles the order of the functions, as fastai's does
         return range(self.n)
 
-# %% ../nbs/05_train.ipynb #258e589b
+# %% ../nbs/05_train.ipynb #f8e4c7fc
 def cached_lm_dataloaders(corpus, tok, bs:int=64, seq_len:int=72, limit:int|None=None, splits=('train', 'valid'), cache=None, device=None,
-                          samples:dict|None=None):
+                          samples:dict|None=None, val_bs:int|None=None):
     "fastai language-model `DataLoaders` like `lm_dataloaders`, reading ids from `token_cache`s (built by local rank 0 first); `samples` maps a split to its `sample`."
     samples = samples or {}
     if dist_env()['local_rank'] == 0:
@@ -528,7 +528,7 @@ def cached_lm_dataloaders(corpus, tok, bs:int=64, seq_len:int=72, limit:int|None
     distrib_barrier()
     dss = [CachedSplit(token_cache(corpus, s, tok, limit, cache, sample=samples.get(s)), tok.vocab) for s in splits]
     device = default_device() if device is None else device
-    dls = DataLoaders(*[CachedLMLoader(ds, lens=ds.lens(), bs=bs, seq_len=seq_len, shuffle=i == 0, device=device)
+    dls = DataLoaders(*[CachedLMLoader(ds, lens=ds.lens(), bs=bs if i == 0 else val_bs or bs, seq_len=seq_len, shuffle=i == 0, device=device)
                         for i, ds in enumerate(dss)], device=device)
     dls.tokens_per_byte, dls.train_bytes, dls.train_tokens = dss[-1].tokens_per_byte, dss[0].meta['bytes'], len(dss[0].tokens)
     return dls
@@ -630,10 +630,10 @@ def _tokenizer_for_run(kind, corpus, run_dir, tokenizers_dir, preset_name, arch=
     tok.save(own)
     return tok, info
 
-# %% ../nbs/05_train.ipynb #ffc6c726
+# %% ../nbs/05_train.ipynb #445d1211
 def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None):
     "An AWD learner at preset `p` on `corpus` (the first `limit` functions of each split, or `samples`; from the token cache if `cached`)."
-    dls = (cached_lm_dataloaders(corpus, tok, bs=bs, seq_len=seq_len, limit=limit, samples=samples) if cached else
+    dls = (cached_lm_dataloaders(corpus, tok, bs=bs, seq_len=seq_len, limit=limit, samples=samples, val_bs=max(bs, 32)) if cached else
            lm_dataloaders(corpus, tok, bs=bs, seq_len=seq_len, limit=limit))
     specials = [i for i in (tok.bos_id, tok.eos_id, tok.pad_id, tok.mask_id) if i is not None]
     learn = awd_lm_learner(dls, arch, size=p, pretrained=pretrained, drop_mult=drop_mult, metrics=[token_accuracy(specials, tok.unk_id)],
