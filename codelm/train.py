@@ -333,13 +333,13 @@ from .tokenization import *
 from .awd import *
 from .transformer import *
 
-# %% ../nbs/05_train.ipynb #cf2f8fe2
+# %% ../nbs/05_train.ipynb #372833a8
 TRAIN_PRESETS = {
     'smoke': dict(seed=42, budget_mb=0.06, valid_mb=0.015, curve_points=3, freeze_epochs=1, lr_find_it=20, lr_range=(1e-5, 0.1), lr_rule='minimum',
                   awd=dict(bs=32, seq_len=64, lr=1e-2, drop_mult=0.), transformer=dict(bs=None, seq_len=None, lr=2e-3, drop_mult=0.), arch={},
                   source='not tuned: a few seconds per run for the tests'),
     'cpu':   dict(seed=42, budget_mb=1.5, valid_mb=0.02, curve_points=20, freeze_epochs=1, lr_find_it=30, lr_range=(1e-5, 0.1), lr_rule='minimum',
-                  awd=dict(bs=8, seq_len=70, lr=1e-2, drop_mult=0.3), transformer=dict(bs=8, seq_len=None, lr=2e-3, drop_mult=0.), arch=dict(gpt2=dict(bs=4)),
+                  awd=dict(bs=8, seq_len=70, lr=1e-2, drop_mult=0.), transformer=dict(bs=8, seq_len=None, lr=2e-3, drop_mult=0.), arch=dict(gpt2=dict(bs=4)),
                   source='sweep: bench/sweep.py --preset cpu (see nbs/05_train.ipynb)'),
     'paper': dict(seed=42, budget_mb=None, valid_mb=5, curve_points=20, freeze_epochs=1, lr_find_it=100, lr_range=(1e-7, 10), lr_rule='minimum',
                   awd=dict(bs=64, seq_len=70, epochs=30, lr=2e-3, drop_mult=0.3), transformer=dict(bs=None, seq_len=None, epochs=10, lr=1e-4, drop_mult=1.),
