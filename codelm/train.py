@@ -29,10 +29,10 @@ __all__ = ['HISTORY_COLS', 'TRAIN_PRESETS', 'ARCHS', 'AWD_TOKENIZERS', 'CACHE_VE
            'load_checkpoint', 'token_accuracy', 'History', 'valid_loss', 'Curve', 'Checkpoint', 'checkpoint_meta',
            'fit_recipe', 'run_lock', 'write_history', 'read_history', 'save_weights', 'load_weights', 'preset',
            'run_hparams', 'tokens_per_byte', 'dist_env', 'init_distributed', 'shard_rows', 'DataParallel', 'FailAt',
-           'tokenizer_fingerprint', 'sample_functions', 'sample_texts', 'token_cache', 'CachedSplit', 'CachedLMLoader',
-           'cached_lm_dataloaders', 'CachedCausalLoader', 'CachedMaskedExamples', 'CachedMaskedLoader',
-           'cached_transformer_dls', 'tokenizer_texts', 'check_run_args', 'train_plan', 'run_finished', 'train_run',
-           'add_train_cli']
+           'tokenizer_fingerprint', 'sample_indices', 'sample_functions', 'sample_texts', 'token_cache', 'CachedSplit',
+           'CachedLMLoader', 'cached_lm_dataloaders', 'CachedCausalLoader', 'CachedMaskedExamples',
+           'CachedMaskedLoader', 'cached_transformer_dls', 'tokenizer_texts', 'check_run_args', 'train_plan',
+           'run_finished', 'train_run', 'add_train_cli']
 
 # %% ../nbs/05_train.ipynb #950032dc
 class RunError(ValueError):
@@ -436,25 +436,29 @@ def tokenizer_fingerprint(tok) -> str:
         h.update(k.encode()); h.update(v if isinstance(v, bytes) else json.dumps(v, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
-# %% ../nbs/05_train.ipynb #c5a33736
+# %% ../nbs/05_train.ipynb #1c355121
+def sample_indices(sizes, max_bytes:int|None=None, seed:int=0) -> np.ndarray:
+    "Sorted indices of the first items of a `seed`ed shuffle whose `sizes` reach `max_bytes` (all of them if None or more)."
+    sizes = np.asarray(sizes, np.int64)
+    if max_bytes is None or max_bytes >= sizes.sum(): return np.arange(len(sizes))
+    order = np.random.default_rng(seed).permutation(len(sizes))
+    return np.sort(order[:int(np.searchsorted(np.cumsum(sizes[order]), max_bytes)) + 1])
+
+# %% ../nbs/05_train.ipynb #f1030538
 def sample_functions(corpus, split:str='train', max_bytes:int|None=None, seed:int=0) -> dict:
     "A seeded random sample of `split`'s functions holding about `max_bytes` of code (all of them if None or more): indices in file order and sizes."
     if max_bytes is not None and max_bytes <= 0: raise RunError(f'--budget-mb: {max_bytes} bytes; expected a positive budget')
     sizes = np.array([len(r['code'].encode('utf-8', 'surrogatepass')) for r in read_split(corpus, split)], np.int64)
-    total = int(sizes.sum())
-    if max_bytes is None or max_bytes >= total: idx = np.arange(len(sizes))
-    else:
-        order = np.random.default_rng(seed).permutation(len(sizes))
-        k = int(np.searchsorted(np.cumsum(sizes[order]), max_bytes)) + 1  # the first functions of the shuffle that reach the budget
-        idx = np.sort(order[:k])
+    total, idx = int(sizes.sum()), sample_indices(sizes, max_bytes, seed)
     return dict(split=split, max_bytes=max_bytes, seed=seed, idx=idx.tolist(), functions=len(idx), bytes=int(sizes[idx].sum()),
                 split_functions=len(sizes), split_bytes=total)
 
-# %% ../nbs/05_train.ipynb #e9690800
+# %% ../nbs/05_train.ipynb #6c8d5463
 def sample_texts(corpus, sample:dict) -> list[str]:
     "The code of the functions of a `sample_functions` sample (as recorded in a run's config.json), in file order."
-    keep = set(sample['idx']) if 'idx' in sample else set(sample_functions(corpus, sample['split'], sample['max_bytes'], sample['seed'])['idx'])
-    return [r['code'] for i, r in enumerate(read_split(corpus, sample['split'])) if i in keep]
+    codes = [r['code'] for r in read_split(corpus, sample['split'])]  # one pass: the sizes come from the same records
+    idx = sample['idx'] if 'idx' in sample else sample_indices([len(c.encode('utf-8', 'surrogatepass')) for c in codes], sample['max_bytes'], sample['seed'])
+    return [codes[i] for i in idx]
 
 # %% ../nbs/05_train.ipynb #8b959576
 def token_cache(corpus, split:str, tok, limit:int|None=None, cache=None, chunk:int=4096, sample:dict|None=None) -> Path:
