@@ -40,6 +40,7 @@ def main():
     ap.add_argument('--lr', help='learning rates (default: per family, see DEFAULT)')
     ap.add_argument('--bs', help='batch sizes')
     ap.add_argument('--drop-mult', help='dropout multipliers')
+    ap.add_argument('--mask-p', help='masked models: shares of the training tokens masked (default: the preset\'s; validation always masks 15%%)')
     ap.add_argument('--budget-mb', type=float, help="training megabytes per run (default: the preset's)")
     ap.add_argument('--no-baseline', action='store_true', help="skip the lr_find baseline runs")
     ap.add_argument('--out', help='JSON-lines results (default bench/results/sweep_<preset>.jsonl)')
@@ -47,7 +48,7 @@ def main():
     a = ap.parse_args()
     from codelm.data import build_corpus, load_stats
     from codelm.tokenization import train_tokenizers, ARCH_TOKENIZERS
-    from codelm.train import train_run, preset, RunError
+    from codelm.train import train_run, preset, run_hparams, RunError
     from codelm.experiment import select_runs
     p = preset(a.preset)
     corpus = Path(a.corpus)
@@ -61,12 +62,14 @@ def main():
     lines = []
     for name, arch, kind in select_runs(a.runs):
         g = dict(DEFAULT.get(name, DEFAULT['gpt2' if not arch.startswith('awd_') else 'awd_qrnn-bpe']))
-        for k, v in (('lr', a.lr), ('bs', a.bs), ('drop_mult', a.drop_mult)):
+        if arch in ('bert', 'roberta'): g.setdefault('mask_p', [run_hparams(a.preset, arch).get('mask_p') or 0.15])
+        for k, v in (('lr', a.lr), ('bs', a.bs), ('drop_mult', a.drop_mult), ('mask_p', a.mask_p if arch in ('bert', 'roberta') else None)):
             if v is not None: g[k] = floats(v, k.replace('_', '-'))
         kind = kind or ARCH_TOKENIZERS[arch][1]
         toks = work/'tokenizers'
         if not (toks/kind/'codelm_tokenizer.json').exists(): train_tokenizers(corpus, [kind], toks, preset=a.preset)
-        settings = [dict(lr=lr, bs=int(bs), drop_mult=dm) for lr, bs, dm in product(g['lr'], g['bs'], g['drop_mult'])]
+        settings = [dict(lr=lr, bs=int(bs), drop_mult=dm, **({} if mp == 0.15 else dict(mask_p=mp)))
+                    for lr, bs, dm, mp in product(g['lr'], g['bs'], g['drop_mult'], g.get('mask_p', [0.15]))]
         if not a.no_baseline: settings.append(dict(lr='lr_find', bs=int(g['bs'][-1]), drop_mult=g['drop_mult'][0]))
         res = []
         for s in settings:
@@ -77,7 +80,7 @@ def main():
                 try:
                     cfg = train_run(arch, kind, corpus, work/tag, a.preset, tokenizers_dir=toks, quiet=True, force=True, bs=s['bs'],
                                     lr=None if s['lr'] == 'lr_find' else s['lr'], lr_find=s['lr'] == 'lr_find', drop_mult=s['drop_mult'],
-                                    budget_mb=a.budget_mb)
+                                    budget_mb=a.budget_mb, mask_p=s.get('mask_p'))
                     f = cfg['final']
                     r = dict(key=key, run=name, arch=arch, tokenizer=kind, **s, lr_used=cfg['lr'], family=cfg['family'],
                              valid_bpb=f.get('bpb'), valid_loss=f.get('valid_loss'), accuracy=f.get('accuracy'),
@@ -86,11 +89,11 @@ def main():
                     r = dict(key=key, run=name, arch=arch, tokenizer=kind, **s, error=str(e))
                 with out.open('a') as fh: fh.write(json.dumps(r) + '\n')
                 done[key] = r
-                print(f"{name:14s} lr {s['lr']!s:8s} bs {s['bs']:3d} drop {s['drop_mult']:.2f}: "
+                print(f"{name:14s} lr {s['lr']!s:8s} bs {s['bs']:3d} drop {s['drop_mult']:.2f}" + (f" mask {s['mask_p']:.2f}" if 'mask_p' in s else '') + ': '
                       + (f"valid {'bpb' if r['family'] == 'causal' else 'loss'} {r['valid_bpb'] or r['valid_loss']:.4f} in {r['seconds']}s" if 'error' not in r else r['error']), flush=True)
             res.append(done[key])
         metric = lambda r: r.get('valid_bpb') or r.get('valid_loss') or float('inf')
-        same = lambda r: {k: v for k, v in json.loads(r['key']).items() if k not in ('lr', 'bs', 'drop_mult')}
+        same = lambda r: {k: v for k, v in json.loads(r['key']).items() if k not in ('lr', 'bs', 'drop_mult', 'mask_p')}
         res = [r for r in done.values() if same(r) == same(res[0])] if res else res  # every setting in the file, this invocation's or earlier
         swept = [r for r in res if r['lr'] != 'lr_find' and 'error' not in r]
         if not swept: continue
@@ -98,7 +101,7 @@ def main():
         unit = 'bits/byte (valid)' if best['family'] == 'causal' else 'loss (valid, masked positions)'
         lines.append(dict(bench=f'sweep_{a.preset}_{name}', value=round(metric(best), 4), unit=unit,
                           baseline=round(metric(base), 4) if base else None, ratio=round(metric(base) / metric(best), 3) if base else None,
-                          best=dict(lr=best['lr'], bs=best['bs'], drop_mult=best['drop_mult']),
+                          best=dict(lr=best['lr'], bs=best['bs'], drop_mult=best['drop_mult'], **({'mask_p': best['mask_p']} if 'mask_p' in best else {})),
                           note=f"baseline: lr_find's minimum rule (lr {base['lr_used']:.2e})" if base else 'no baseline run'))
     for l in lines: print(json.dumps(l))
 

@@ -5,7 +5,8 @@ Each model trains inside its fastai Learner the way `codelm train` runs it (fit_
 the same model, on the same batches, in a plain PyTorch loop (AdamW, no callbacks): the ratio is fastai's speed over the
 plain loop's (1.0 = no overhead). Rounds alternate the two and the best round of each counts, to damp the noise of a
 shared machine. Tokens are the non-padding input tokens of a step.
-    .venv/bin/python bench/train_speed.py [--steps 4] [--rounds 2] [--threads N] [--archs gpt2,bert,roberta,awd_lstm,awd_qrnn]
+    .venv/bin/python bench/train_speed.py [--steps 4] [--rounds 2] [--threads N] [--device cpu|cuda] [--preset cpu|paper]
+        [--archs gpt2,bert,roberta,awd_lstm,awd_qrnn]
 """
 import argparse, json, os, sys, time
 from pathlib import Path
@@ -23,9 +24,16 @@ p.add_argument('--rounds', type=int, default=2)
 p.add_argument('--archs', default='gpt2,bert,roberta,awd_lstm,awd_qrnn')
 p.add_argument('--preset', default='cpu')
 p.add_argument('--threads', type=int, help="torch CPU threads (default: torch's); 1 is steadier on a machine shared with other jobs")
+p.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu', help='cpu or cuda (default: cuda when present)')
 args = p.parse_args()
+if args.device not in ('cpu', 'cuda'): sys.exit(print(f'--device {args.device}: expected cpu or cuda', file=sys.stderr) or 2)
+if args.device == 'cuda' and not torch.cuda.is_available(): sys.exit(print('--device cuda: this machine has no CUDA GPU', file=sys.stderr) or 2)
+from fastai.torch_core import defaults
+defaults.use_cuda = args.device == 'cuda'  # where fastai's loaders put the batches (and the Learner the model)
 if args.threads: torch.set_num_threads(args.threads)
 WARM = 2
+def sync():
+    if args.device == 'cuda': torch.cuda.synchronize()  # GPU kernels run asynchronously: time what has finished
 
 class Timer(Callback):
     "Time `n` training steps after `warm` warm-up steps, counting non-padding input tokens; then stop."
@@ -35,10 +43,10 @@ class Timer(Callback):
     def after_batch(self):
         if not self.training: return
         self.i += 1
-        if self.i == self.warm: self.t0 = time.perf_counter()
+        if self.i == self.warm: sync(); self.t0 = time.perf_counter()
         elif self.i > self.warm:
             x = self.xb[0]; self.ntok += int((x != self.pad_id).sum()) if self.pad_id is not None else x.numel()
-            if self.i == self.warm + self.n: self.secs = time.perf_counter() - self.t0; raise CancelFitException()
+            if self.i == self.warm + self.n: sync(); self.secs = time.perf_counter() - self.t0; raise CancelFitException()
 
 def fastai_speed(learn, pad_id):
     "codelm's loop: fit_one_cycle with the callbacks `codelm train` adds per step (History; Curve's validations are measurements, not loop overhead)."
@@ -48,12 +56,13 @@ def fastai_speed(learn, pad_id):
 
 def plain_speed(model, dl, pad_id, forward):
     "The same steps in a plain PyTorch loop."
-    opt, tok, model = torch.optim.AdamW(model.parameters(), lr=1e-4), 0, model.train()
+    model = model.to(args.device).train()
+    opt, tok = torch.optim.AdamW(model.parameters(), lr=1e-4), 0
     for i, (x, y) in enumerate(dl):
-        if i == WARM: t0 = time.perf_counter()
+        if i == WARM: sync(); t0 = time.perf_counter()
         loss = forward(model, x, y); loss.backward(); opt.step(); opt.zero_grad()
         if i >= WARM: tok += int((x != pad_id).sum()) if pad_id is not None else x.numel()
-        if i + 1 == WARM + args.steps: return tok / (time.perf_counter() - t0)
+        if i + 1 == WARM + args.steps: sync(); return tok / (time.perf_counter() - t0)
     raise SystemExit(f'not enough batches for {WARM + args.steps} steps: pass a smaller --steps')
 
 def n_params(model): return sum(p.numel() for p in model.parameters())
@@ -68,7 +77,7 @@ texts = {s: [r['code'] for r in read_split(corpus, s)] for s in ('train', 'valid
 toks = {k: train_tokenizer(k, corpus, vocab_size_for(k, preset=args.preset)) for k in ('bytebpe', 'wordpiece')}
 archs = [a.strip() for a in args.archs.split(',') if a.strip()]
 lines = []
-print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}; '
+print(f'torch {torch.__version__} on {args.device}' + (f' ({torch.cuda.get_device_name()})' if args.device == 'cuda' else '') + f', {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}; '
       f'{args.rounds} rounds of {args.steps} steps, best round counts', flush=True)
 
 for arch in [a for a in archs if a in TRANSFORMER_ARCHS]:

@@ -66,11 +66,12 @@ def awd_arch(arch) -> type:
     if arch not in AWD_ARCHS: raise AwdError(f"arch={arch!r}: expected one of {', '.join(AWD_ARCHS)}")
     return AWD_ARCHS[arch]
 
-# %% ../nbs/03_awd.ipynb #e94bb190
+# %% ../nbs/03_awd.ipynb #4249dae7
 AWD_SIZES = {
     'smoke': dict(emb_sz=16, n_hid=32, n_layers=2, drop_mult=0.3),
     'cpu': dict(emb_sz=128, n_hid=384, n_layers=3, drop_mult=0.3),
     'paper': dict(emb_sz=400, n_hid=1152, n_layers=3, drop_mult=0.3),
+    'gpu': dict(emb_sz=400, n_hid=1152, n_layers=3, drop_mult=0.3),  # the paper's sizes, on a byte budget
 }
 
 def awd_sizes(size='smoke') -> dict:

@@ -22,14 +22,18 @@ from .explore import *
 # %% auto #0
 __all__ = ['USER_ERRORS', 'COMMANDS', 'parser', 'main']
 
-# %% ../nbs/11_cli.ipynb #1fc429c6
+# %% ../nbs/11_cli.ipynb #e3447db4
 USER_ERRORS = (CorpusError, TokenizerError, AwdError, TransformerError, RunError, InferenceError, LeakageError, HumanEvalError, SandboxError, ExploreError,
                FileNotFoundError)
 COMMANDS = (add_corpus_cli, add_tokenizers_cli, add_train_cli, add_inference_cli, add_evaluate_cli, add_eval_cli, add_humaneval_cli, add_experiment_cli, add_explore_cli)  # one `add_<step>_cli` per module, in the order of the flow
 
+class _Parser(argparse.ArgumentParser):
+    "An argument parser whose errors are one line, without the usage block (subcommands' parsers are of this class too)."
+    def error(self, message): self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
+
 def parser() -> argparse.ArgumentParser:
     "The `codelm` argument parser with every subcommand."
-    p = argparse.ArgumentParser(prog='codelm', description='Train, evaluate and compare language models of source code.')
+    p = _Parser(prog='codelm', description='Train, evaluate and compare language models of source code.')
     sub = p.add_subparsers(dest='cmd', metavar='COMMAND', required=True)
     for add in COMMANDS: add(sub)
     return p
@@ -40,5 +44,8 @@ def main(argv=None) -> int:
     try: return a.func(a)
     except USER_ERRORS as e:
         print(f'codelm {a.cmd}: error: {e}', file=sys.stderr); return 2
+    except OSError as e:
+        if e.filename is None: raise  # not about a file the user named
+        print(f'codelm {a.cmd}: error: {e.filename}: {e.strerror}', file=sys.stderr); return 2
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr); return 130

@@ -25,7 +25,7 @@ def forget_mult_ref(f:torch.Tensor, x:torch.Tensor, h0:torch.Tensor|None=None) -
         out.append(h)
     return torch.stack(out, 1)
 
-# %% ../nbs/02_qrnn.ipynb #8b9550e1
+# %% ../nbs/02_qrnn.ipynb #0b9b3857
 class ForgetMult(torch.autograd.Function):
     "Forget-mult with a hand-written backward: one `lerp` per step forward, one `addcmul` per step backward."
     @staticmethod
@@ -34,32 +34,32 @@ class ForgetMult(torch.autograd.Function):
         h = x.new_zeros(x.shape[0], x.shape[2]) if h0 is None else h0
         for t in range(x.shape[1]): h = torch.lerp(x[:, t], h, f[:, t], out=out[:, t])
         ctx.no_h0 = h0 is None
-        ctx.save_for_backward(f, x, h0 if h0 is not None else x.new_zeros(x.shape[0], x.shape[2]), out)
+        ctx.save_for_backward(f, x, h0, out)
         return out
 
     @staticmethod
     def backward(ctx, dout):
         f, x, h0, out = ctx.saved_tensors
         T = x.shape[1]
-        g = torch.empty(x.shape, dtype=dout.dtype, device=dout.device)  # g_t = dL/dc_t, all contributions
+        g = torch.empty(x.shape, dtype=dout.dtype, device=dout.device)  # g_t = dL/dc_t, all contributions; then dx
         g[:, T-1] = dout[:, T-1]
         for t in range(T-2, -1, -1): torch.addcmul(dout[:, t], f[:, t+1], g[:, t+1], out=g[:, t])
-        df = dx = dh0 = None
+        df = dh0 = None
         if ctx.needs_input_grad[0]:
             df = torch.empty_like(g)
-            torch.sub(h0, x[:, 0], out=df[:, 0])
+            if h0 is None: torch.neg(x[:, 0], out=df[:, 0])
+            else: torch.sub(h0, x[:, 0], out=df[:, 0])
             torch.sub(out[:, :-1], x[:, 1:], out=df[:, 1:])
             df.mul_(g)
-        if ctx.needs_input_grad[1]: dx = torch.addcmul(g, g, f, value=-1)
         if ctx.needs_input_grad[2] and not ctx.no_h0: dh0 = g[:, 0] * f[:, 0]
-        return df, dx, dh0
+        return df, (g.addcmul_(g, f, value=-1) if ctx.needs_input_grad[1] else None), dh0
 
 # %% ../nbs/02_qrnn.ipynb #a036e4f6
 def forget_mult_fast(f:torch.Tensor, x:torch.Tensor, h0:torch.Tensor|None=None) -> torch.Tensor:
     "Forget-mult through `ForgetMult` (the CPU fast path; works on any device)."
     return ForgetMult.apply(f, x, h0)
 
-# %% ../nbs/02_qrnn.ipynb #f26bcb59
+# %% ../nbs/02_qrnn.ipynb #e41cefa9
 @functools.cache
 def _triton_kernels():
     "Compile-on-first-use Triton kernels (forward, backward) of the forget-mult."
@@ -88,16 +88,21 @@ def _triton_kernels():
         pf, px = F + b * sfb + last * sft + offs, X + b * sxb + last * sxt + offs
         row = (b * T + last) * H + offs  # offset of step t in the contiguous OUT, DOUT, DF, DX
         g = tl.zeros([BLOCK], dtype=tl.float32)
-        for i in range(T):  # t = T-1-i
+        for _ in range(T - 1):  # t = T-1 down to 1: c_{t-1} is the previous row of OUT
             g += tl.load(DOUT + row, mask=m, other=0.).to(tl.float32)
             f = tl.load(pf, mask=m, other=0.).to(tl.float32)
             x = tl.load(px, mask=m, other=0.).to(tl.float32)
-            hp = tl.where(i < T - 1, tl.load(OUT + row - H, mask=m & (i < T - 1), other=0.).to(tl.float32), h0)
+            hp = tl.load(OUT + row - H, mask=m, other=0.).to(tl.float32)
             tl.store(DF + row, (g * (hp - x)).to(DF.dtype.element_ty), mask=m)
             tl.store(DX + row, (g * (1. - f)).to(DX.dtype.element_ty), mask=m)
             g = g * f
             pf -= sft; px -= sxt; row -= H
-        tl.store(DH0 + b * H + offs, g.to(DH0.dtype.element_ty), mask=m)
+        g += tl.load(DOUT + row, mask=m, other=0.).to(tl.float32)  # t = 0: c_{-1} is h0
+        f = tl.load(pf, mask=m, other=0.).to(tl.float32)
+        x = tl.load(px, mask=m, other=0.).to(tl.float32)
+        tl.store(DF + row, (g * (h0 - x)).to(DF.dtype.element_ty), mask=m)
+        tl.store(DX + row, (g * (1. - f)).to(DX.dtype.element_ty), mask=m)
+        tl.store(DH0 + b * H + offs, (g * f).to(DH0.dtype.element_ty), mask=m)
     return fwd, bwd
 
 # %% ../nbs/02_qrnn.ipynb #128f70ce

@@ -25,12 +25,12 @@ from torch.nn.parallel import DistributedDataParallel
 
 # %% auto #0
 __all__ = ['HISTORY_COLS', 'TRAIN_PRESETS', 'ARCHS', 'AWD_TOKENIZERS', 'CACHE_VERSION', 'TOKENIZER_SAMPLE_BYTES', 'LEARNERS',
-           'TRAIN_EPILOG', 'RunError', 'set_seed_all', 'capture_rng', 'restore_rng', 'bare_model', 'save_checkpoint',
-           'load_checkpoint', 'token_accuracy', 'History', 'valid_loss', 'Curve', 'Checkpoint', 'checkpoint_meta',
-           'fit_recipe', 'run_lock', 'write_history', 'read_history', 'save_weights', 'load_weights', 'preset',
-           'run_hparams', 'tokens_per_byte', 'dist_env', 'init_distributed', 'shard_rows', 'DataParallel', 'FailAt',
-           'tokenizer_fingerprint', 'sample_indices', 'sample_functions', 'sample_texts', 'token_cache', 'CachedSplit',
-           'CachedLMLoader', 'cached_lm_dataloaders', 'CachedCausalLoader', 'CachedMaskedExamples',
+           'TRAIN_EPILOG', 'SEED_MAX', 'RunError', 'set_seed_all', 'capture_rng', 'restore_rng', 'bare_model',
+           'save_checkpoint', 'load_checkpoint', 'token_accuracy', 'History', 'valid_loss', 'Curve', 'Checkpoint',
+           'checkpoint_meta', 'fit_recipe', 'run_lock', 'write_history', 'read_history', 'save_weights', 'load_weights',
+           'preset', 'run_hparams', 'tokens_per_byte', 'dist_env', 'init_distributed', 'shard_rows', 'DataParallel',
+           'FailAt', 'tokenizer_fingerprint', 'sample_indices', 'sample_functions', 'sample_texts', 'token_cache',
+           'CachedSplit', 'CachedLMLoader', 'cached_lm_dataloaders', 'CachedCausalLoader', 'CachedMaskedExamples',
            'CachedMaskedLoader', 'cached_transformer_dls', 'tokenizer_texts', 'check_run_args', 'train_plan',
            'run_finished', 'train_run', 'add_train_cli']
 
@@ -333,17 +333,21 @@ from .tokenization import *
 from .awd import *
 from .transformer import *
 
-# %% ../nbs/05_train.ipynb #372833a8
+# %% ../nbs/05_train.ipynb #ba289490
 TRAIN_PRESETS = {
     'smoke': dict(seed=42, budget_mb=0.06, valid_mb=0.015, curve_points=3, freeze_epochs=1, lr_find_it=20, lr_range=(1e-5, 0.1), lr_rule='minimum',
                   awd=dict(bs=32, seq_len=64, lr=1e-2, drop_mult=0.), transformer=dict(bs=None, seq_len=None, lr=2e-3, drop_mult=0.), arch={},
                   source='not tuned: a few seconds per run for the tests'),
     'cpu':   dict(seed=42, budget_mb=1.5, valid_mb=0.02, curve_points=20, freeze_epochs=1, lr_find_it=30, lr_range=(1e-5, 0.1), lr_rule='minimum',
-                  awd=dict(bs=8, seq_len=70, lr=1e-2, drop_mult=0.), transformer=dict(bs=8, seq_len=None, lr=2e-3, drop_mult=0.), arch=dict(gpt2=dict(bs=4)),
+                  awd=dict(bs=8, seq_len=70, lr=1e-2, drop_mult=0.), transformer=dict(bs=8, seq_len=None, lr=2e-3, drop_mult=0.), arch=dict(gpt2=dict(bs=4), bert=dict(lr=1e-3, mask_p=0.4), roberta=dict(lr=1e-3, mask_p=0.4)),
                   source='sweep: bench/sweep.py --preset cpu (see nbs/05_train.ipynb)'),
     'paper': dict(seed=42, budget_mb=None, valid_mb=5, curve_points=20, freeze_epochs=1, lr_find_it=100, lr_range=(1e-7, 10), lr_rule='minimum',
                   awd=dict(bs=64, seq_len=70, epochs=30, lr=2e-3, drop_mult=0.3), transformer=dict(bs=None, seq_len=None, epochs=10, lr=1e-4, drop_mult=1.),
                   arch={}, source="the paper's schedule; rates not measured here (rerun bench/sweep.py --preset paper on a GPU)"),
+    'gpu':   dict(seed=42, budget_mb=1000, valid_mb=2, curve_points=20, freeze_epochs=1, lr_find_it=100, lr_range=(1e-7, 10), lr_rule='minimum',
+                  awd=dict(bs=64, seq_len=70, lr=3e-3, drop_mult=0.), transformer=dict(bs=None, seq_len=None, lr=5e-4, drop_mult=0.), arch={},
+                  source='sized by `codelm run --preset gpu --dry-run` for about an hour of the whole grid on one GPU; rates not measured '
+                         '(rerun bench/sweep.py --preset gpu on a GPU)'),
 }
 ARCHS = dict(awd_lstm='causal', awd_qrnn='causal', gpt2='causal', bert='masked', roberta='masked')  # arch -> family
 AWD_TOKENIZERS = ('word', 'unigram', 'bpe', 'char')
@@ -415,15 +419,20 @@ class DataParallel(DistributedTrainer):
                 t = torch.tensor([float(m.ok), float(m.n)], dtype=torch.float64, device=dev)
                 torch.distributed.all_reduce(t); m.ok, m.n = int(t[0]), int(t[1])
 
-# %% ../nbs/05_train.ipynb #42b06bd2
+# %% ../nbs/05_train.ipynb #36688eed
 class FailAt(Callback):
-    "Raise on rank `rank` at training step `step` (a test hook, set by `CODELM_FAIL_AT=RANK:STEP`)."
+    "Raise on rank `rank` at training batch `step`, or as epoch `N` starts (a test hook, set by `CODELM_FAIL_AT=RANK:STEP` or `RANK:eN`)."
     order = 99
     def __init__(self, spec:str):
-        try: self.rank, self.step = map(int, spec.split(':'))
-        except ValueError: raise RunError(f'CODELM_FAIL_AT={spec}: expected RANK:STEP') from None
+        try:
+            r, s = spec.split(':')
+            self.rank, self.step, self.at_epoch = int(r), (None if s.startswith('e') else int(s)), (int(s[1:]) if s.startswith('e') else None)
+        except ValueError: raise RunError(f'CODELM_FAIL_AT={spec}: expected RANK:STEP or RANK:eEPOCH') from None
+    def before_train(self):
+        if self.at_epoch is not None and rank_distrib() == self.rank and self.epoch >= self.at_epoch:
+            raise RuntimeError(f'rank {self.rank}: failing as epoch {self.epoch} starts (CODELM_FAIL_AT)')
     def after_batch(self):
-        if self.training and rank_distrib() == self.rank and self.train_iter >= self.step:
+        if self.step is not None and self.training and rank_distrib() == self.rank and self.train_iter >= self.step:
             raise RuntimeError(f'rank {self.rank}: failing at training step {self.train_iter} (CODELM_FAIL_AT)')
 
 # %% ../nbs/05_train.ipynb #72e34410
@@ -577,16 +586,16 @@ class CachedMaskedLoader(MaskedLMLoader):
         DataLoader.__init__(self, dataset, **kwargs)
         self.rng = random.Random(seed)
 
-# %% ../nbs/05_train.ipynb #86bc5d82
+# %% ../nbs/05_train.ipynb #7b0dfb61
 def cached_transformer_dls(arch:str, tok, corpus, seq_len:int, bs:int, seed:int=0, max_items:int=None, device=None, cache=None,
-                           samples:dict|None=None) -> DataLoaders:
+                           samples:dict|None=None, mask_p:float=0.15) -> DataLoaders:
     "`transformer_dls` reading ids from `token_cache`s (built by local rank 0 first; `samples` maps a split to its `sample`): memory does not grow with the corpus."
     arch = check_arch(arch); check_tokenizer(arch, tok); samples = samples or {}
     if dist_env()['local_rank'] == 0:
         for s in ('train', 'valid'): token_cache(corpus, s, tok, max_items, cache, sample=samples.get(s))
     distrib_barrier()
     tr, va = (CachedSplit(token_cache(corpus, s, tok, max_items, cache, sample=samples.get(s))) for s in ('train', 'valid'))
-    dls = lm_split_loaders(arch, tok, tr, va, seq_len, bs, seed, device, causal=CachedCausalLoader, masked=CachedMaskedLoader, examples=CachedMaskedExamples)
+    dls = lm_split_loaders(arch, tok, tr, va, seq_len, bs, seed, device, causal=CachedCausalLoader, masked=CachedMaskedLoader, examples=CachedMaskedExamples, mask_p=mask_p)
     m = va.meta  # targets per byte: every token and the eos after each function
     dls.tokens_per_byte = (m['tokens'] + m['functions']) / max(1, m['bytes']) if arch in CAUSAL_ARCHS else None
     dls.train_bytes, dls.train_tokens = tr.meta['bytes'], len(tr.tokens)
@@ -634,14 +643,21 @@ def _tokenizer_for_run(kind, corpus, run_dir, tokenizers_dir, preset_name, arch=
     tok.save(own)
     return tok, info
 
-# %% ../nbs/05_train.ipynb #445d1211
-def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None):
+# %% ../nbs/05_train.ipynb #47e3bece
+from fastai.callback.training import GradientAccumulation
+
+def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None, precision='fp32', micro_bs=None, mask_p=None):
     "An AWD learner at preset `p` on `corpus` (the first `limit` functions of each split, or `samples`; from the token cache if `cached`)."
-    dls = (cached_lm_dataloaders(corpus, tok, bs=bs, seq_len=seq_len, limit=limit, samples=samples, val_bs=max(bs, 32)) if cached else
-           lm_dataloaders(corpus, tok, bs=bs, seq_len=seq_len, limit=limit))
+    mbs = micro_bs or bs
+    if bs % mbs: raise RunError(f'--bs {bs} is not a multiple of --micro-bs {mbs}')
+    dls = (cached_lm_dataloaders(corpus, tok, bs=mbs, seq_len=seq_len, limit=limit, samples=samples, val_bs=max(mbs, 32)) if cached else
+           lm_dataloaders(corpus, tok, bs=mbs, seq_len=seq_len, limit=limit))
     specials = [i for i in (tok.bos_id, tok.eos_id, tok.pad_id, tok.mask_id) if i is not None]
     learn = awd_lm_learner(dls, arch, size=p, pretrained=pretrained, drop_mult=drop_mult, metrics=[token_accuracy(specials, tok.unk_id)],
                            path=tempfile.mkdtemp(prefix='codelm_'))
+    if precision != 'fp32': learn.add_cb(Precision(precision))
+    if mbs < bs: learn.add_cb(GradientAccumulation(bs))
+    learn.step_bs = bs
     learn.tokens_per_byte, learn.train_bytes = getattr(dls, 'tokens_per_byte', None), getattr(dls, 'train_bytes', None)
     sz = awd_sizes(p)
     return learn, dict(config=awd_config(awd_arch(arch), sz['emb_sz'], sz['n_hid'], sz['n_layers']),
@@ -675,13 +691,15 @@ def run_finished(run_dir) -> bool:
     c = Path(run_dir)/'config.json'
     return c.exists() and json.loads(c.read_text()).get('status') == 'finished' and (Path(run_dir)/'model.safetensors').exists()
 
-# %% ../nbs/05_train.ipynb #c3e9690b
+# %% ../nbs/05_train.ipynb #eab726cd
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
-              drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False) -> dict:
+              drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False, precision:str='auto', seq_len:int|None=None, micro_bs:int|None=None,
+              mask_p:float|None=None) -> dict:
     "Train one model on its preset's budget of training bytes and write its run directory (data-parallel when launched on several processes)."
     kind = check_run_args(arch, tokenizer, preset_name, corpus)
     out, p = Path(out), preset(preset_name)
+    precision = 'fp32' if precision == 'auto' and arch.startswith('awd_') else resolve_precision(precision)
     env = init_distributed(); world, rank0 = env['world_size'], env['rank'] == 0
     quiet = quiet or not rank0
     if run_finished(out) and not force:
@@ -689,11 +707,16 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
         return json.loads((out/'config.json').read_text())
     fp = load_stats(corpus)['fingerprint']
     fam = ARCHS[arch]; hp = run_hparams(preset_name, arch)
+    if mask_p is not None:
+        if fam != 'masked' or not 0 < mask_p < 1: raise RunError(f'--mask-p {mask_p}: expected a share in (0, 1), for a masked model (bert, roberta)')
+        hp = {**hp, 'mask_p': mask_p}
     seed = p['seed'] if seed is None else seed
     plan = train_plan(corpus, preset_name, arch, budget_mb, epochs, seed); epochs = plan['epochs']
     if bs is not None and bs < 1: raise RunError(f'--bs {bs}: expected a positive batch size')
-    if lr is not None and not lr > 0: raise RunError(f'--lr {lr}: expected a positive learning rate')
-    if drop_mult is not None and drop_mult < 0: raise RunError(f'--drop-mult {drop_mult}: expected 0 or more')
+    if lr is not None and not (math.isfinite(lr) and lr > 0): raise RunError(f'--lr {lr}: expected a finite positive learning rate')
+    if drop_mult is not None and not (math.isfinite(drop_mult) and drop_mult >= 0): raise RunError(f'--drop-mult {drop_mult}: expected a finite number of 0 or more')
+    if seq_len is not None and seq_len < 2: raise RunError(f'--seq-len {seq_len}: expected 2 tokens or more')
+    if micro_bs is not None and micro_bs < 1: raise RunError(f'--micro-bs {micro_bs}: expected a positive batch size')
     bs = bs or hp['bs'] or transformer_sizes(arch, preset_name)['bs']  # per process; the optimizer steps on bs * world
     lr_src = 'flag --lr' if lr is not None else 'lr_find' if (lr_find or hp.get('lr') is None) else f'preset {preset_name}'
     lr = lr if lr is not None else None if lr_src == 'lr_find' else hp['lr']
@@ -704,7 +727,8 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
         old = json.loads((out/'config.json').read_text()) if (out/'config.json').exists() else None
         if ckpt.exists() and old and not force:
             want = dict(arch=arch, tokenizer=kind, preset=preset_name, seed=seed, corpus_fingerprint=fp, bs=bs * world, budget_bytes=plan['budget_bytes'])
-            got = {k: old.get(k) for k in want}
+            want['precision'] = precision
+            got = {k: old.get(k, 'fp32' if k == 'precision' else None) for k in want}
             if got != want: raise RunError(f'{out}: cannot resume: the run was started with {got}, asked for {want}; use another --out or --force')
         if rank0:
             if force and ckpt.exists(): ckpt.unlink()
@@ -715,9 +739,9 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
             raise RunError(f'{out}/tokenizer: {tok.vocab_size} tokens, but the run was started with {old.get("tokenizer_vocab_size")}')
         set_seed_all(seed)
         if plan['note'] and not quiet: print(f'{out.name}: {plan["note"]}', file=sys.stderr)
-        learn, model_cfg = LEARNERS[arch](arch, tok, corpus, preset_name, bs * world, hp['seq_len'], pretrained, None,
-                                          drop_mult=drop_mult, cached=True, samples=dict(train=plan['train_sample'], valid=plan['valid_sample']))
-        sl = getattr(learn, 'seq_len', hp['seq_len'])
+        learn, model_cfg = LEARNERS[arch](arch, tok, corpus, preset_name, bs * world, seq_len or hp['seq_len'], pretrained, None, micro_bs=micro_bs and micro_bs * world,
+                                          drop_mult=drop_mult, cached=True, samples=dict(train=plan['train_sample'], valid=plan['valid_sample']), precision=precision, mask_p=hp.get('mask_p'))
+        sl = getattr(learn, 'seq_len', seq_len or hp['seq_len'])
         if len(learn.dls.train) == 0 or getattr(learn.dls, 'train_tokens', sl * bs * world + 1) <= sl * bs * world:
             raise RunError(f"--budget-mb {plan['budget_mb']}: {learn.train_bytes:,} bytes of training text make no full batch of "
                            f"{bs * world} x {sl} tokens; give a larger budget or a smaller --bs")
@@ -730,8 +754,8 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
                    budget_mb=plan['budget_mb'], budget_bytes=plan['budget_bytes'], budget_note=plan['note'],
                    train_sample=dict(split='train', **(plan['train_sample'] or dict(max_bytes=None, seed=seed)), bytes=learn.train_bytes),
                    valid_sample=dict(split='valid', **(plan['valid_sample'] or dict(max_bytes=None, seed=seed))),
-                   hparams=dict(lr=lr, lr_source=lr_src, drop_mult=drop_mult, source=p.get('source')),
-                   bs=getattr(learn, 'step_bs', bs * world), bs_per_process=bs, world_size=world, seq_len=getattr(learn, 'seq_len', hp['seq_len']),
+                   hparams=dict(lr=lr, lr_source=lr_src, drop_mult=drop_mult, source=p.get('source'), **({'mask_p': hp.get('mask_p') or 0.15} if fam == 'masked' else {})),
+                   bs=getattr(learn, 'step_bs', bs * world), bs_per_process=bs, world_size=world, precision=precision, seq_len=sl,
                    pretrained=str(pretrained) if pretrained else None, corpus=str(corpus), corpus_fingerprint=fp, model=model_cfg,
                    params=sum(q.numel() for q in learn.model.parameters()), versions=_versions(), status='training')
         if rank0: atomic_write(out/'config.json', json.dumps(cfg, indent=2))
@@ -755,12 +779,12 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
               + (', bits/byte: pseudo-likelihood, from codelm eval' if fam == 'masked' else ''))
     return cfg
 
-# %% ../nbs/05_train.ipynb #fd09ec19
-def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None):
+# %% ../nbs/05_train.ipynb #bd911ed8
+def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None, precision='auto', micro_bs=None, mask_p=None):
     "A transformer learner at preset `p` (each model's own batch size and context unless given; `drop_mult` scales dropout 0.1)."
-    learn = transformer_learner(arch, tok, corpus, preset=p, bs=bs, seq_len=seq_len, pretrained=pretrained, max_items=limit,
+    learn = transformer_learner(arch, tok, corpus, preset=p, bs=bs, seq_len=seq_len, micro_bs=micro_bs, pretrained=pretrained, max_items=limit,
                                 config=None if drop_mult is None else dict(dropout=0.1 * drop_mult), path=tempfile.mkdtemp(prefix='codelm_'),
-                                dls_fn=partial(cached_transformer_dls, samples=samples) if cached else None)
+                                dls_fn=partial(cached_transformer_dls, samples=samples) if cached else None, precision=precision, mask_p=mask_p or 0.15)
     learn.train_bytes = getattr(learn.dls, 'train_bytes', None)
     return learn, dict(hf_config=learn.model.hf.config.to_dict(), pad_id=tok.pad_id)
 
@@ -776,7 +800,20 @@ TRAIN_EPILOG = '''data-parallel training (every family; one process per GPU, or 
 --bs is per process: N processes with --bs B step on the batches of one process with --bs N*B.
 Several nodes need RUN/ on a shared filesystem to resume; token caches go to $CODELM_CACHE (default ~/.cache/codelm).'''
 
-# %% ../nbs/05_train.ipynb #818724bc
+# %% ../nbs/05_train.ipynb #51c05fff
+def _num_flag(kind:type, lo, hi=None, open_lo:bool=False, what:str=''):
+    "An argparse `type`: a finite `kind` from `lo` (above it when `open_lo`) to `hi`; argparse turns a refusal into one line naming the flag."
+    def parse(s:str):
+        try: v = kind(s)
+        except (ValueError, OverflowError): v = None
+        if v is None or not math.isfinite(v) or (v <= lo if open_lo else v < lo) or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f'expected {what}, got {s!r}')
+        return v
+    parse.__name__ = kind.__name__
+    return parse
+
+SEED_MAX = 2**32 - 1  # NumPy's seeds are 32-bit
+
 def add_train_cli(sub):
     "The `codelm train` subcommand."
     p = sub.add_parser('train', help='train one model by the paper recipe into a run directory',
@@ -792,14 +829,22 @@ def add_train_cli(sub):
     p.add_argument('--tokenizers', help='a directory of trained tokenizers (codelm tokenizers train); default: train one')
     p.add_argument('--pretrained', help='AWD-LSTM: "wt103" for fastai\'s WikiText-103 weights, or a local directory; '
                                         'transformers: "hub" for the paper\'s hub weights, a hub name, or a local directory')
-    p.add_argument('--seed', type=int, help='random seed (default: the preset\'s)')
-    p.add_argument('--budget-mb', type=float, help="megabytes of training text (default: the preset's); a seeded sample of the train split, "
-                                                   'or several passes over all of it when larger')
-    p.add_argument('--epochs', type=int, help='passes over the budget\'s text (default: one, or as many as a budget larger than the split needs)')
-    p.add_argument('--bs', type=int, help='batch size per process (default: the preset\'s); the optimizer steps on BS x processes')
-    p.add_argument('--lr', type=float, help="learning rate (default: the preset's, from its sweep)")
+    p.add_argument('--seed', type=_num_flag(int, 0, SEED_MAX, what=f'an integer from 0 to {SEED_MAX}'), help=f"random seed, 0 to {SEED_MAX} (default: the preset's)")
+    p.add_argument('--budget-mb', type=_num_flag(float, 0, open_lo=True, what='a finite number of megabytes above 0'),
+                   help="megabytes of training text (default: the preset's); a seeded sample of the train split, or several passes over all of it when larger")
+    p.add_argument('--epochs', type=_num_flag(int, 0, what='an integer of 0 or more'),
+                   help='passes over the budget\'s text (default: one, or as many as a budget larger than the split needs)')
+    p.add_argument('--bs', type=_num_flag(int, 1, what='a batch size of 1 or more'), help='batch size per process (default: the preset\'s); the optimizer steps on BS x processes')
+    p.add_argument('--lr', type=_num_flag(float, 0, open_lo=True, what='a finite learning rate above 0'), help="learning rate (default: the preset's, from its sweep)")
     p.add_argument('--lr-find', action='store_true', help="take lr_find's suggestion (the preset's rule) instead of the preset's rate")
-    p.add_argument('--drop-mult', type=float, help='scale every dropout (default: the preset\'s; 0 turns dropout off)')
+    p.add_argument('--drop-mult', type=_num_flag(float, 0, what='a finite number of 0 or more'), help='scale every dropout (default: the preset\'s; 0 turns dropout off)')
+    p.add_argument('--seq-len', type=_num_flag(int, 2, what='an integer of 2 tokens or more'),
+                   help="tokens per training sequence (default: the preset's; transformers: the model's context)")
+    p.add_argument('--mask-p', type=_num_flag(float, 0, 1, open_lo=True, what='a share of the tokens in (0, 1)'),
+                   help="masked models: the share of training tokens masked (default: the preset's; validation always masks 15%%)")
+    p.add_argument('--micro-bs', type=_num_flag(int, 1, what='a batch size of 1 or more'),
+                   help='accumulate gradients over micro-batches of this size (per process) up to --bs, to fit a GPU')
+    p.add_argument('--precision', default='auto', help=f"{', '.join(PRECISIONS)} (default auto: bf16 or fp16 for transformers on a GPU, else fp32); bf16 runs on a CPU too, fp16 needs CUDA")
     p.add_argument('--force', action='store_true', help='train again even if the run is finished')
     p.set_defaults(func=_train_cmd)
 
@@ -808,5 +853,6 @@ def _train_cmd(a):
     if pre == 'wt103' and a.arch.startswith('awd_'): pre = True
     elif pre == 'hub' and a.arch in TRANSFORMER_ARCHS: pre = TRANSFORMER_PRESETS['paper'][a.arch]['hub']
     train_run(a.arch, a.tokenizer, a.corpus, a.out, a.preset, seed=a.seed, epochs=a.epochs, tokenizers_dir=a.tokenizers,
-              pretrained=pre, force=a.force, bs=a.bs, lr=a.lr, drop_mult=a.drop_mult, budget_mb=a.budget_mb, lr_find=a.lr_find)
+              pretrained=pre, force=a.force, bs=a.bs, lr=a.lr, drop_mult=a.drop_mult, budget_mb=a.budget_mb, lr_find=a.lr_find, precision=a.precision,
+              seq_len=a.seq_len, micro_bs=a.micro_bs, mask_p=a.mask_p)
     return 0

@@ -35,3 +35,11 @@ def test_strict_names_file_and_line(tmp_path):
 def test_bad_csn_path_is_a_clear_error(tmp_path):
     r = run('corpus', 'build', '--source', 'csn', '--csn-path', tmp_path, '--out', tmp_path/'c', check=False)
     assert r.returncode == 2 and 'final/jsonl' in r.stderr and 'Traceback' not in r.stderr
+
+def test_bad_flag_is_one_line_in_a_new_process(smoke_registry):
+    "The console script: a flag out of its range is one line naming the flag and the range, status 2, before a model is loaded."
+    r = codelm_process('complete', smoke_registry/'runs'/'smoke'/'gpt2', '--prompt', 'x', '-n', '100000000')
+    assert r.returncode == 2 and 'Traceback' not in r.stderr
+    assert r.stderr.splitlines() == ["codelm complete: error: argument -n: expected an integer from 1 to 1000, got '100000000' (see codelm complete --help)"]
+    r = codelm_process('fill', smoke_registry/'runs'/'smoke'/'gpt2', '--text', 'x = <mask>', '-k', 'nan')
+    assert r.returncode == 2 and len(r.stderr.splitlines()) == 1 and 'argument -k: expected an integer from 1 to 100' in r.stderr

@@ -24,6 +24,12 @@ def test_eval_cli_causal(runs):
     assert m['beats_baselines'] == (m['bpb'] < min(b['xz_same_train_bpb'], b['ngram_same_train_bpb']))
     assert m['beats_xz_no_context'] == (m['bpb'] < b['xz_no_context_bpb'])
     assert not {'xz_bpb', 'ngram_bpb'} & set(b)
+    # line completion by CodeXGLUE's definitions, recomputed from the recorded predictions (all 3 lines are among the examples)
+    from codelm.evaluate import line_exact_match, line_edit_sim
+    lc = m['line_completion']; ex = lc['examples']
+    assert lc['lines'] == len(ex) == 3 and not {'exact_match', 'edit_sim', 'edit_sim_kind'} & set(lc)
+    assert lc['em'] == round(100 * sum(line_exact_match(e['prediction'], e['target']) for e in ex) / 3, 2)
+    assert lc['es'] == round(sum(line_edit_sim(e['prediction'], e['target']) for e in ex) / 3, 2) and 0 <= lc['es'] <= 100
     s = json.loads((runs/'gpt2'/'samples.json').read_text())
     assert set(s['samples']) == {'from pandas import', 'import from'} and all(len(v) == 5 for v in s['samples'].values())
     assert 'from pandas import <mask>' in s['fills']
@@ -97,7 +103,7 @@ def test_baselines_cli(tmp_path):
 def test_eval_text_output(runs):
     r = codelm('eval', runs/'gpt2', '--limit', 3, '--lines', 2, '--headers', 1)
     assert r.returncode == 0, r.stderr
-    assert 'bits/byte' in r.stdout and 'baselines' in r.stdout
+    assert 'bits/byte' in r.stdout and 'baselines' in r.stdout and 'line completion  EM ' in r.stdout and '%  ES ' in r.stdout
     assert '95% CI' in r.stdout and 'given the same training text' in r.stdout and 'whole train split' in r.stdout and 'no context' in r.stdout
 
 def test_leakage_refused(runs, tmp_path):

@@ -14,6 +14,11 @@ def test_smoke_grid_end_to_end(smoke_registry):
     page = (smoke_registry/'reports'/'index.html').read_text()
     assert all(n in page for n, _, _ in GRID) and 'Figure 6' in page
     assert not re.search(r'<script[^>]+src=["\']https?://', page)
+    # line completion under CodeXGLUE's names (em, es) in metrics.json and the results table; the old names are gone
+    lc = json.loads((runs/'gpt2'/'metrics.json').read_text())['line_completion']
+    assert 0 <= lc['em'] <= 100 and 0 <= lc['es'] <= 100 and not {'exact_match', 'edit_sim'} & set(lc)
+    head = (smoke_registry/'reports'/'results.md').read_text().splitlines()[0]
+    assert '| line EM % | line ES % |' in head and 'edit sim' not in head
 
 def test_finished_runs_are_skipped(smoke_registry):
     "Run again on the same registry, nothing is trained or evaluated anew."

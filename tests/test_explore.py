@@ -1,5 +1,5 @@
-"End to end: `codelm explore` serves the explorer with Voila; headless Chromium (Playwright, the system's Chromium) types a prompt, clicks Generate and sees both models' completions."
-import os, shutil, signal, socket, subprocess, sys, time
+"End to end: `codelm explore` serves the explorer with Voila; headless Chromium (Playwright, the system's Chromium) types a prompt, clicks Generate and sees both models' completions; SIGTERM stops the server, its kernels and the port."
+import os, shutil, signal, socket, subprocess, sys, threading, time, urllib.request
 from pathlib import Path
 import pytest
 
@@ -79,3 +79,49 @@ def test_explore_in_chromium(runs, tmp_path):
         try: proc.wait(15)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+
+def _alive(p) -> bool:
+    "Whether the psutil process `p` still runs (a zombie waiting for init does not)."
+    try: return p.is_running() and p.status() != 'zombie'
+    except Exception: return False
+
+def test_sigterm_stops_server_and_kernels(runs, tmp_path):
+    "SIGTERM (what `timeout` sends) to `codelm explore` once a page has started a kernel: no process is left, the port is free, the app's temporary directory is gone."
+    psutil = pytest.importorskip('psutil', reason='psutil (a Jupyter kernel dependency) finds the processes')
+    port, tmp = free_port(), tmp_path/'tmp'; tmp.mkdir()
+    exe = Path(sys.executable).parent/'codelm'
+    cmd = [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from codelm.cli import main; sys.exit(main())']
+    env = {**os.environ, 'CODELM_NO_BAR': '1', 'TMPDIR': str(tmp)}  # the app's temporary directory goes under tmp
+    log = open(tmp_path/'explore.log', 'w+')  # a file, not a pipe: an orphaned server holding a pipe open would hang the read
+    proc = subprocess.Popen(cmd + ['explore', '--runs', str(runs), '--port', str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            text=True, env=env, start_new_session=True)
+    def page():
+        try: urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=120).read()
+        except Exception: pass  # the server goes away under it
+    try:
+        try: wait_for_port(port, proc)
+        except AttributeError: raise AssertionError(f'codelm explore exited with {proc.returncode}:\n' + (tmp_path/'explore.log').read_text()) from None
+        assert len(list(tmp.glob('codelm-explore-*'))) == 1
+        threading.Thread(target=page, daemon=True).start()  # Voila starts a kernel for the page, in a session of its own
+        t, kernels = time.time(), []
+        while not kernels and time.time() - t < 90:
+            time.sleep(0.2)
+            kernels = [k for k in psutil.Process(proc.pid).children(recursive=True) if 'ipykernel' in ' '.join(k.cmdline())]
+        assert kernels, 'no kernel started for the page'
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        assert any(os.getsid(k.pid) != os.getsid(proc.pid) for k in kernels)  # so killing codelm's session alone would miss it
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+        time.sleep(0.5)  # what is left of the tree after codelm exits (nothing, unless codelm left its server behind)
+    finally:
+        if proc.poll() is None: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+        left = [p for p in locals().get('tree', []) if _alive(p)]
+        for p in left: p.kill()  # never leave a server behind, even when the test fails
+        log.close()
+    out = (tmp_path/'explore.log').read_text()
+    assert left == [], f'left running after codelm exited ({rc}): {[(p.pid, p.name()) for p in left]}\n{out}'
+    assert rc == 128 + signal.SIGTERM, out
+    assert 'stopped by SIGTERM' in out and 'Traceback' not in out, out
+    with socket.socket() as s:  # nothing listens on the port: a new server can have it (SO_REUSEADDR, as servers bind, past the page's TIME_WAIT)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', port)); s.listen()
+    assert list(tmp.glob('codelm-explore-*')) == []

@@ -103,3 +103,82 @@ def test_complete_no_heal(runs):
     r = codelm('complete', runs/'gpt2', '--prompt', 'def main():\\n', '-n', 2, '--max-new-chars', 20, '--json', '--no-heal')
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)['heal'] == dict(removed='', healed=False)
+
+# Backslashes and non-ASCII text in prompts (issue 24.4, issue 21): only \n, \t and \\ are decoded; --raw and files take text as it is
+
+@pytest.mark.parametrize('typed, received', [
+    ('café = 1\\n', 'café = 1\n'),                                # was `cafÃ© = 1`
+    ('open("C:\\Users\\me")', 'open("C:\\Users\\me")'),          # was `truncated \UXXXXXXXX escape`
+    ('x = 1 \\', 'x = 1 \\'),                                     # a trailing backslash (was an error)
+    ('s = "a\\\\nb"\\tx', 's = "a\\nb"\tx'),                       # \\ is one backslash; the n after it is not an escape
+    ('re.compile(r"\\d+")  # 日本\\n', 're.compile(r"\\d+")  # 日本\n')])
+def test_complete_prompt_reaches_model_intact(runs, typed, received):
+    r = codelm('complete', runs/'gpt2', '--prompt', typed, '-n', 1, '--max-new-chars', 5, '--json')
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)['prompt'] == received
+    plain = codelm('complete', runs/'gpt2', '--prompt', typed, '-n', 1, '--max-new-chars', 5)
+    assert plain.returncode == 0 and plain.stdout.startswith(f'--- 1\n{received}'), plain.stdout
+
+def test_raw_and_prompt_file(runs, tmp_path):
+    typed = 'path = "C:\\new\\table"\\n'
+    r = codelm('complete', runs/'gpt2', '--prompt', typed, '--raw', '-n', 1, '--max-new-chars', 5, '--json')
+    assert r.returncode == 0 and json.loads(r.stdout)['prompt'] == typed, r.stderr
+    f = tmp_path/'prompt.py'; f.write_text('def café():\n    return "C:\\new"\\', encoding='utf-8')
+    r = codelm('complete', runs/'gpt2', '--prompt-file', f, '-n', 1, '--max-new-chars', 5, '--json')
+    assert r.returncode == 0 and json.loads(r.stdout)['prompt'] == f.read_text(encoding='utf-8'), r.stderr
+    f.write_text('x = "C:\\Users" + <mask>\n', encoding='utf-8')
+    r = codelm('fill', runs/'gpt2', '--text-file', f, '-k', 2, '--json')
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out['text'] == 'x = "C:\\Users" + <mask>\n' and all(d['text'].startswith('x = "C:\\Users" + ') for d in out['fills'])
+    r = codelm('complete', runs/'gpt2', '--prompt', 'x', '--prompt-file', f)
+    assert r.returncode == 2 and 'not allowed with' in r.stderr and len(r.stderr.splitlines()) == 1
+
+@pytest.mark.parametrize('arch', ['gpt2', 'roberta'])
+def test_fill_text_with_backslash_and_accent(runs, arch):
+    r = codelm('fill', runs/arch, '--text', 'café = <mask>\\n', '-k', 2, '--json')
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out['text'] == 'café = <mask>\n'
+    assert out['fills'] and all(d['text'] == 'café = ' + d['fill'] + '\n' for d in out['fills'])
+
+# Ranges of the sampling parameters, in the library (issue 24.6)
+
+@pytest.fixture(scope='module')
+def gpt(runs):
+    from codelm.inference import load_lm
+    return load_lm(runs/'gpt2', device='cpu')
+
+@pytest.mark.parametrize('kw, named', [
+    (dict(n=0), 'n=0'), (dict(n=-1), 'n=-1'), (dict(n=100_000_000), 'n=100000000'), (dict(n=2.0), 'n=2.0'),
+    (dict(max_new_chars=0), 'max_new_chars=0'), (dict(max_new_chars=10**9), 'max_new_chars='),
+    (dict(temperature=float('nan')), 'temperature=nan'), (dict(temperature=float('inf')), 'temperature=inf'),
+    (dict(temperature=-0.5), 'temperature=-0.5'), (dict(top_k=-1), 'top_k=-1'), (dict(top_p=0), 'top_p=0'),
+    (dict(top_p=1.01), 'top_p=1.01'), (dict(top_p=float('nan')), 'top_p=nan'), (dict(seed=-1), 'seed=-1'), (dict(stop=['']), "stop=''")])
+def test_generate_checks_ranges(gpt, kw, named):
+    from codelm.inference import InferenceError
+    with pytest.raises(InferenceError, match='^' + named.replace('(', r'\(')) as e: gpt.generate('def f(', **kw)
+    assert 'expected' in str(e.value) and isinstance(e.value, ValueError)
+
+def test_fill_checks_k(gpt, runs):
+    from codelm.inference import InferenceError, load_lm
+    rob = load_lm(runs/'roberta', device='cpu')
+    for lm in (gpt, rob):
+        for k in (0, -1, 101):
+            with pytest.raises(InferenceError, match=f'^k={k}: expected an integer from 1 to 100'): lm.fill_mask('x = <mask>', k=k)
+    assert 1 <= len(rob.fill_mask('x = <mask>', k=100)) <= 100  # more than one mask position can offer: no torch error
+
+def test_sampler_never_draws_special_tokens(gpt, runs):
+    "Whatever the sampling settings, no sample holds unk, bos, pad or mask: the sampler sets them to -inf before every draw."
+    from codelm.inference import load_lm
+    rob = load_lm(runs/'roberta', device='cpu')
+    for lm in (gpt, rob):
+        tk = lm.tokenizer
+        special = {i for i in (*tk.special_ids, tk.unk_id) if i is not None} - {tk.eos_id}
+        fed, adv = [], lm._advance
+        lm._advance = lambda st, ids: (fed.extend(ids.tolist()), adv(st, ids))[1]
+        try:
+            for kw in (dict(temperature=10), dict(temperature=10, top_k=0, top_p=1.0), dict(temperature=0), dict(temperature=5, top_k=100_000)):
+                lm.generate('def f(x):\n', n=8, max_new_chars=40, seed=1, **kw)
+        finally: del lm._advance
+        assert len(fed) > 50 and not special & set(fed), (lm.name, special & set(fed))
