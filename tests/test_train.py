@@ -16,9 +16,9 @@ def test_bad_input_fails_before_training(tmp_path):
     for args, msg in [(train(tmp_path/'a', arch='lstm'), '--arch lstm'),
                       (train(tmp_path/'b', tokenizer='bytebpe'), '--tokenizer bytebpe'),
                       (['train', '--arch', 'awd_lstm', '--tokenizer', 'char', '--corpus', str(tmp_path), '--out', str(tmp_path/'c')], 'no train split'),
-                      (train(tmp_path/'d', '--budget-mb', '0'), '--budget-mb 0.0: expected a positive number'),
+                      (train(tmp_path/'d', '--budget-mb', '0'), "argument --budget-mb: expected a finite number of megabytes above 0, got '0'"),
                       (train(tmp_path/'e', '--budget-mb', '0.0005'), 'make no full batch of 32 x 64 tokens'),
-                      (train(tmp_path/'f', '--lr', '-1'), '--lr -1.0: expected a positive learning rate')]:
+                      (train(tmp_path/'f', '--lr', '-1'), "argument --lr: expected a finite learning rate above 0, got '-1'")]:
         r = codelm(*args)
         assert r.returncode == 2 and msg in r.stderr and 'Traceback' not in r.stderr, r.stderr
         assert not any(p.name == 'checkpoint.safetensors' for p in tmp_path.rglob('*'))
