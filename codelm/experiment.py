@@ -371,7 +371,7 @@ targets wrong; masked accuracy is on masked positions only; bits per byte is com
     atomic_write(Path(report)/'results.md', results_markdown(recs))
     return out
 
-# %% ../nbs/09_experiment.ipynb #f7ade610
+# %% ../nbs/09_experiment.ipynb #41592093
 from .inference import Range  # the numeric flags' ranges, as the other commands read them
 
 def add_experiment_cli(sub):
@@ -402,7 +402,6 @@ def _run_cmd(a):
     return 1 if r['failed'] else 0
 
 def _dry_run_cmd(a):
-    if not a.gpu_tflops > 0: raise RunError(f'--gpu-tflops {a.gpu_tflops:g}: expected a positive number of TFLOPS')
     preset(a.preset); select_runs(a.only)  # a bad --preset or --only before a corpus is built
     corpus = Path(a.corpus or Path('corpus')/(a.source if a.source in ('stdlib', 'csn') else Path(a.source).name))
     if not (corpus/'stats.json').exists(): build_corpus(a.source, corpus, csn_path=a.csn_path, quiet=True, limit=None)
