@@ -163,8 +163,9 @@ def baselines(corpus, order:int=5, test_idx=None, train_sample:dict|None=None, l
         except OSError as e: warnings.warn(f'{cf}: baselines not cached ({e})')
     return res
 
-# %% ../nbs/07_evaluate.ipynb #9d76d999
+# %% ../nbs/07_evaluate.ipynb #cd53553a
 from .inference import *
+from .rundir import read_meta, write_result
 from .transformer import mask_tokens, masked_examples, pad_batch
 import torch
 
@@ -377,7 +378,7 @@ def score_functions(lm, codes:list[str], seed:int=0, rows:int=64) -> dict:
                 token_accuracy=acc if lm.family == 'causal' else None, masked_accuracy=acc if lm.family == 'masked' else None,
                 accuracy_targets=cnt, scoring_seconds=round(time.time() - t0, 2), function_bits=[round(b, 3) for b in fbits], function_bytes=nb)
 
-# %% ../nbs/07_evaluate.ipynb #7cc329ef
+# %% ../nbs/07_evaluate.ipynb #6df6d096
 PREDATES_BUDGETS = 'whole split (run predates budgets)'
 
 def _run_train_sample(cfg:dict, same_corpus:bool) -> tuple[dict|None, str|None]:
@@ -393,7 +394,7 @@ def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=4
     for name, v in (('lines', lines), ('headers', headers), ('samples', samples)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f'{name}={v!r}: expected a positive integer')
     if order not in NGRAM_ORDERS: raise ValueError(f'order={order!r}: expected an integer from 1 to 12')
-    run = Path(run); cfg = read_run_config(run)
+    run = Path(run); cfg = read_meta(run)
     corpus = Path(corpus or cfg.get('corpus') or '')
     if not (corpus/'test.jsonl.gz').exists(): raise CorpusError(f'--corpus {corpus}: no test split (test.jsonl.gz); pass --corpus DIR')
     leak = check_leakage(corpus)
@@ -420,8 +421,7 @@ def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=4
                split_functions=len(every), scored_functions=len(codes), **sc, ci=dict(BOOTSTRAP, over='functions'),
                line_completion=lc, syntax=sv, baselines=b, beats_baselines=sc['bpb'] < min(b['xz_same_train_bpb'], b['ngram_same_train_bpb']),
                beats_xz_no_context=sc['bpb'] < b['xz_no_context_bpb'], leakage=leak, seed=seed, seconds=round(time.time() - t0, 1))
-    atomic_write(run/'metrics.json', json.dumps(res, indent=2))
-    atomic_write(run/'samples.json', json.dumps(dict(run=run.name, seed=seed, **demo), indent=2))
+    write_result(run, 'metrics', res); write_result(run, 'samples', dict(run=run.name, seed=seed, **demo))
     return res
 
 # %% ../nbs/07_evaluate.ipynb #63c35718
@@ -460,7 +460,7 @@ def _baselines_cmd(a):
     print(json.dumps(b, indent=2) if a.json else f"{a.corpus}: {b['test_functions']} test functions, {b['test_bytes']:,} bytes\n" + _baselines_text(b))
     return 0
 
-# %% ../nbs/07_evaluate.ipynb #7a6449ec
+# %% ../nbs/07_evaluate.ipynb #5ba95ea7
 def add_eval_cli(sub):
     "The `codelm eval` subcommand."
     p = sub.add_parser('eval', help='evaluate a run on the test split: bits per byte, accuracy, completion, syntax, baselines',
@@ -468,7 +468,7 @@ def add_eval_cli(sub):
                                    'every test function for a causal model, a seeded sample for a masked one. '
                                    'Refuses a corpus whose test functions are in its train split.')
     p.add_argument('run', help='a run directory')
-    p.add_argument('--corpus', help="a corpus directory (default: the one in the run's config.json)")
+    p.add_argument('--corpus', help="a corpus directory (default: the one in the run's codelm.json)")
     p.add_argument('--limit', type=int, help='only the first N test functions (default: all of them; masked models: --masked-sample)')
     p.add_argument('--masked-sample', type=int, default=40, help='masked models: score a seeded random sample of N test functions (default 40; 0 for all)')
     p.add_argument('--lines', type=Range(int, 1).arg(), default=20, help='held-out lines for line completion, 1 or more (default 20)')

@@ -706,14 +706,14 @@ class HubCausalLM:
                     for row in ids[:, enc['input_ids'].shape[1]:]]
         return out * n if greedy else out
 
-# %% ../nbs/08_humaneval.ipynb #91e7e470
+# %% ../nbs/08_humaneval.ipynb #24a1df65
 def load_model(spec:str, device:str|None=None):
     "A causal CodeLM for `spec`: a run directory (via codelm.inference.load_lm), a transformers directory, or a hub name."
     p = Path(spec)
-    if p.is_dir() and (p/'config.json').is_file():
-        try: cfg = json.loads((p/'config.json').read_text())
+    if p.is_dir() and ((p/'codelm.json').is_file() or (p/'config.json').is_file()):
+        try: cfg = {} if (p/'codelm.json').is_file() else json.loads((p/'config.json').read_text())
         except (ValueError, OSError) as e: raise HumanEvalError(f'{p/"config.json"}: not valid JSON ({e})') from None
-        if 'model_type' not in cfg:   # ours: a run directory
+        if 'model_type' not in cfg:   # ours: a run directory (codelm.json; or config.json of the earlier layout, which load_lm names `codelm convert` for)
             try: from codelm.inference import load_lm
             except ImportError as e:
                 raise HumanEvalError(f'{spec}: loading a run directory needs codelm.inference.load_lm, which is not available '

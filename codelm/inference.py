@@ -14,8 +14,8 @@ import torch, torch.nn.functional as F
 # %% auto #0
 __all__ = ['HEAL_TOKENS', 'SAMPLES', 'NEW_CHARS', 'TEMPERATURE', 'TOP_K', 'TOP_P', 'SEED', 'FILLS', 'MASK', 'LOADERS',
            'MAX_TEXT_BYTES', 'sample_next', 'truncate', 'token_surfaces', 'TokenHealer', 'Score', 'InferenceError',
-           'Range', 'check_sampling', 'CodeLM', 'AwdLM', 'read_run_config', 'load_lm', 'TransformerCausalLM',
-           'TransformerMaskedLM', 'decode_escapes', 'read_text_file', 'add_inference_cli']
+           'Range', 'check_sampling', 'CodeLM', 'AwdLM', 'load_lm', 'TransformerCausalLM', 'TransformerMaskedLM',
+           'decode_escapes', 'read_text_file', 'add_inference_cli']
 
 # %% ../nbs/06_inference.ipynb #26409ae3
 def sample_next(logits:torch.Tensor, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
@@ -329,11 +329,12 @@ class CodeLM:
         return Score(sum(bits), len(text.encode('utf-8')), toks, pseudo=self.family == 'masked',
                      lower_bound=not getattr(self.tokenizer, 'lossless', True))
 
-# %% ../nbs/06_inference.ipynb #7414204f
+# %% ../nbs/06_inference.ipynb #403fa1bc
 from .data import *
-from .tokenization import load_tokenizer
+from .tokenization import load_tokenizer, TOKENIZER_META
 from .awd import *
-from .train import RunError, load_weights
+from .rundir import *
+from .rundir import _quiet_hf
 
 # %% ../nbs/06_inference.ipynb #3431cec2
 def _repeat_state(h, n:int):
@@ -380,56 +381,39 @@ class AwdLM(CodeLM):
         lp = torch.cat(out)[:len(ids) - 1].log_softmax(-1)
         return lp.gather(1, ids[1:, None]).squeeze(1)
 
-# %% ../nbs/06_inference.ipynb #0f4cade3
-def read_run_config(run) -> dict:
-    "The config.json of a run directory, checked for the files a finished run has."
-    run = Path(run)
-    if not run.is_dir(): raise RunError(f'{run}: no such run directory')
-    c = run/'config.json'
-    if not c.is_file(): raise RunError(f'{c}: missing; not a run directory (train one with `codelm train`)')
-    try: cfg = json.loads(c.read_text(encoding='utf-8'))
-    except json.JSONDecodeError as e: raise RunError(f'{c}: corrupt ({e.msg} at line {e.lineno})') from None
-    except UnicodeDecodeError: raise RunError(f'{c}: corrupt (not UTF-8 text)') from None
-    if not isinstance(cfg, dict) or not isinstance(cfg.get('arch'), str): raise RunError(f'{c}: corrupt (expected a JSON object that names the arch of the run)')
-    if cfg.get('status') != 'finished': raise RunError(f"{c}: the run has not finished (status {cfg.get('status')!r}); run `codelm train` again to resume it")
-    for f in ('model.safetensors', 'tokenizer'):
-        if not (run/f).exists(): raise RunError(f'{run/f}: missing (the run directory is partial)')
-    return cfg
-
-# %% ../nbs/06_inference.ipynb #ee725333
+# %% ../nbs/06_inference.ipynb #dd023b24
 def _load_awd(run, cfg, tok, device):
+    "The `CodeLM` of an AWD-LSTM or AWD-QRNN run: fastai's model from config.json, safetensors weights."
     from fastai.text.models.core import get_language_model
-    m = cfg['model']
-    model = get_language_model(awd_arch(cfg['arch']), tok.vocab_size, config=m['config'], drop_mult=m['drop_mult'])
-    return AwdLM(load_weights(model, Path(run)/'model.safetensors'), tok, cfg.get('name', Path(run).name), device)
+    run = Path(run); m = model_config(run, cfg['arch'])
+    if not isinstance(m.get('config'), dict): raise RunError(f"{run/MODEL_CONFIG}: no 'config' object (expected the AWD language-model config)")
+    if m.get('vocab_size') != tok.vocab_size: raise RunError(f"{run/TOKENIZER_META}: {tok.vocab_size} tokens, but the model in {run/MODEL_CONFIG} has {m.get('vocab_size')}")
+    model = get_language_model(awd_arch(cfg['arch']), tok.vocab_size, config=m['config'], drop_mult=m.get('drop_mult', 1.))
+    return AwdLM(load_weights(model, run/WEIGHTS), tok, cfg.get('name', run.name), device)
 
 LOADERS = dict(awd_lstm=_load_awd, awd_qrnn=_load_awd)
 
 def load_lm(run, device=None) -> CodeLM:
     "The `CodeLM` of a finished run directory."
-    cfg = read_run_config(run)
-    if cfg['arch'] not in LOADERS: raise RunError(f"{Path(run)/'config.json'}: arch {cfg['arch']!r}: expected one of {', '.join(LOADERS)}")
-    try: tok = load_tokenizer(Path(run)/'tokenizer')
-    except Exception as e: raise RunError(f"{Path(run)/'tokenizer'}: cannot load ({e})") from None
-    return LOADERS[cfg['arch']](run, cfg, tok, device)
+    cfg = read_meta(run)
+    if cfg['arch'] not in LOADERS: raise RunError(f"{Path(run)/RUN_META}: arch {cfg['arch']!r}: expected one of {', '.join(LOADERS)}")
+    return LOADERS[cfg['arch']](run, cfg, run_tokenizer(run), device)
 
 # %% ../nbs/06_inference.ipynb #39fb815a
 from .transformer import _hf_classes, TransformerLM, CAUSAL_ARCHS, MASKED_ARCHS, max_context
 
-# %% ../nbs/06_inference.ipynb #94858d56
+# %% ../nbs/06_inference.ipynb #743e7c93
 def _load_transformer(run, cfg, tok, device):
-    "The `CodeLM` of a GPT-2, BERT or RoBERTa run: the model rebuilt from `model.hf_config`, safetensors weights."
+    "The `CodeLM` of a GPT-2, BERT or RoBERTa run: `from_pretrained` on the run directory (safetensors, offline)."
     run, arch = Path(run), cfg['arch']
-    m = cfg.get('model') or {}
-    if not isinstance(m.get('hf_config'), dict): raise RunError(f"{run/'config.json'}: model.hf_config missing (expected the transformers config of the {arch} model)")
-    cfg_cls, model_cls = _hf_classes(arch)
-    try: hc = cfg_cls.from_dict(m['hf_config'])
-    except Exception as e: raise RunError(f"{run/'config.json'}: model.hf_config is not a {arch} config ({e})") from None
-    if hc.vocab_size != tok.vocab_size:
-        raise RunError(f"{run/'tokenizer'}: {tok.vocab_size} tokens, but the model in {run/'config.json'} has {hc.vocab_size}")
-    model = load_weights(TransformerLM(model_cls(hc), m.get('pad_id', tok.pad_id)), run/'model.safetensors')
+    m = model_config(run, arch)
+    if m.get('vocab_size') != tok.vocab_size:
+        raise RunError(f"{run/TOKENIZER_META}: {tok.vocab_size} tokens, but the model in {run/MODEL_CONFIG} has {m.get('vocab_size')}")
+    try:
+        with _quiet_hf(): hf = _hf_classes(arch)[1].from_pretrained(str(run), local_files_only=True, use_safetensors=True)
+    except Exception as e: raise RunError(f"{run/WEIGHTS}: cannot load the {arch} checkpoint ({str(e).splitlines()[0]})") from None
     cls = TransformerCausalLM if arch in CAUSAL_ARCHS else TransformerMaskedLM
-    return cls(model.hf, tok, cfg.get('name', run.name), device=device)
+    return cls(hf, tok, cfg.get('name', run.name), device=device)
 
 LOADERS.update(gpt2=_load_transformer, bert=_load_transformer, roberta=_load_transformer)
 

@@ -210,7 +210,7 @@ def _sp_tokenizer(model:bytes, meta:dict) -> SPTokenizer:
 # %% ../nbs/01_tokenization.ipynb #8b6816e1
 _SURROGATE = re.compile('[\ud800-\udfff]')
 
-# %% ../nbs/01_tokenization.ipynb #a66e0668
+# %% ../nbs/01_tokenization.ipynb #75453660
 class HFTokenizer(CodeTokenizer):
     "A Hugging Face `tokenizers` model: code-trained bytebpe or wordpiece, or a pretrained tokenizer."
     def __init__(self, tok, meta:dict, hf=None):
@@ -242,8 +242,10 @@ class HFTokenizer(CodeTokenizer):
         if self._hf is not None: return self._hf
         from transformers import PreTrainedTokenizerFast
         from tokenizers import Tokenizer
+        # special strings typed in the text are control tokens here, as in every transformers tokenizer (the fill-mask pipeline finds
+        # its mask so); codelm's own `encode` keeps them as text
         return PreTrainedTokenizerFast(tokenizer_object=Tokenizer.from_str(self.tok.to_str()), clean_up_tokenization_spaces=False,
-                                       split_special_tokens=True, **{f'{k}_token': v for k, v in self.meta['specials'].items() if v})
+                                       split_special_tokens=False, **{f'{k}_token': v for k, v in self.meta['specials'].items() if v})
     def __getstate__(self): return dict(tok=self.tok.to_str(), meta=self.meta)
     def __setstate__(self, d):
         from tokenizers import Tokenizer

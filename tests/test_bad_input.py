@@ -45,7 +45,7 @@ CASES = [
     pytest.param(['complete', '{nope}', '--prompt', 'x'], ('{nope}',), id='complete RUN missing'),
     pytest.param(['complete', '{bin}', '--prompt', 'x'], ('{bin}',), id='complete RUN a file'),
     pytest.param(['complete', '{dir}', '--prompt', 'x'], ('{dir}',), id='complete RUN not a run'),
-    pytest.param(['complete', '{badcfg}', '--prompt', 'x'], ('{badcfg}',), id='complete RUN binary config.json'),
+    pytest.param(['complete', '{badcfg}', '--prompt', 'x'], ('{badcfg}',), id='complete RUN binary codelm.json'),
     # fill
     *flag_cases('fill', FILL, '-k', BAD_INT),
     *flag_cases('fill', ['fill', '{roberta}'], '--text-file', BAD_FILES + ['{big}']),
@@ -111,8 +111,8 @@ def env(smoke_registry, tmp_path_factory):
     (t/'latin1.txt').write_bytes('x = "café" <mask> \\n'.encode('latin-1'))
     (t/'big.py').write_bytes(b'x = 1\n' * 200_000)  # 1.2 MB: more than a prompt may be
     (t/'dir').mkdir(); (t/'tmp').mkdir()
-    bad = t/'badcfg'; (bad/'tokenizer').mkdir(parents=True); (bad/'model.safetensors').write_bytes(b'')
-    (bad/'config.json').write_bytes(b'\xff\xfe\0{' * 10)
+    bad = t/'badcfg'; bad.mkdir(); (bad/'model.safetensors').write_bytes(b'')
+    (bad/'codelm.json').write_bytes(b'\xff\xfe\0{' * 10)
     busy = socket.socket(); busy.bind(('127.0.0.1', 0)); busy.listen()
     v = dict(reg=reg, gpt2=reg/'gpt2', roberta=reg/'roberta', corpus=Path(sample_corpus()), toks=smoke_registry/'runs'/'smoke'/'tokenizers',
              nope=t/'nope', dir=t/'dir', bin=t/'bin.dat', latin1=t/'latin1.txt', big=t/'big.py', badcfg=bad, tmp=t/'tmp',

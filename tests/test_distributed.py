@@ -50,7 +50,7 @@ def runs(tmp_path_factory):
     return d
 
 def test_two_processes_train_like_one_on_the_global_batch(runs):
-    one, two = (json.loads((runs/n/'config.json').read_text()) for n in ('one', 'two'))
+    one, two = (json.loads((runs/n/'codelm.json').read_text()) for n in ('one', 'two'))
     assert (two['world_size'], two['bs_per_process'], two['bs']) == (2, 16, 32) and (one['world_size'], one['bs']) == (1, 32)
     h1, h2 = (list(csv.DictReader((runs/n/'history.csv').read_text().splitlines())) for n in ('one', 'two'))
     assert len(h1) == len(h2) >= 2 and [r['row'] for r in h1] == [r['row'] for r in h2]  # the learning curve's points, then the epoch
@@ -63,11 +63,11 @@ def test_two_processes_train_like_one_on_the_global_batch(runs):
 
 def test_only_rank_0_writes_the_run_directory(runs):
     two = runs/'two'
-    assert sorted(p.name for p in two.iterdir()) == ['.lock', 'config.json', 'history.csv', 'model.safetensors', 'tokenizer']
+    assert sorted(p.name for p in two.iterdir()) == ['.lock', 'codelm.json', 'codelm_tokenizer.json', 'config.json', 'history.csv', 'model.safetensors', 'tokenizer.model']
     writes = [l.split(' ', 1) for l in (runs/'writes.log').read_text().splitlines()]
     in_run = [(r, p) for r, p in writes if p.startswith(str(two.resolve()))]
     assert {r for r, _ in in_run} == {'0'}, in_run  # rank 1 wrote nothing there
-    assert {Path(p).name for _, p in in_run} >= {'config.json', 'model.safetensors', 'history.csv', 'checkpoint.safetensors'}
+    assert {Path(p).name for _, p in in_run} >= {'codelm.json', 'config.json', 'model.safetensors', 'history.csv', 'checkpoint.safetensors'}
 
 def test_a_failed_rank_stops_the_job_with_its_error(tmp_path):
     env = dict(ENV, CODELM_CACHE=str(tmp_path/'cache'), CODELM_FAIL_AT='1:3')
@@ -85,7 +85,7 @@ def test_transformer_with_lr_find_trains_data_parallel(tmp_path):
             '--bs', '4', '--lr-find', '--budget-mb', '0.02']
     r = torchrun(2, args, env, timeout=150)
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
-    cfg = json.loads((tmp_path/'run'/'config.json').read_text())
+    cfg = json.loads((tmp_path/'run'/'codelm.json').read_text())
     assert (cfg['status'], cfg['world_size'], cfg['bs']) == ('finished', 2, 8) and cfg['lr_find'] > 0
     (ep,) = [r for r in csv.DictReader((tmp_path/'run'/'history.csv').read_text().splitlines()) if r['row'] == 'epoch']
     acc = float(ep['accuracy'])

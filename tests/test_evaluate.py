@@ -18,7 +18,7 @@ def test_eval_cli_causal(runs):
     assert abs(m['bpb'] - m['bits'] / m['bytes']) < 1e-3 and m['baselines']['test_bytes'] == m['bytes']
     assert (m['sample'], m['scored_functions'], m['baselines']['test_functions']) == ('first', 5, 5)
     lo, hi = m['bpb_ci']; assert lo <= m['bpb'] <= hi and m['ci']['resamples'] == 1000 and m['ci']['level'] == 0.95
-    b, cfg = m['baselines'], json.loads((runs/'gpt2'/'config.json').read_text())
+    b, cfg = m['baselines'], json.loads((runs/'gpt2'/'codelm.json').read_text())
     assert b['train_bytes'] == cfg['train_sample']['bytes'] and b['train_sample']['max_bytes'] == cfg['train_sample']['max_bytes']
     lo, hi = b['ngram_same_train_ci']; assert lo <= b['ngram_same_train_bpb'] <= hi
     assert m['beats_baselines'] == (m['bpb'] < min(b['xz_same_train_bpb'], b['ngram_same_train_bpb']))
@@ -78,10 +78,10 @@ def test_eval_causal_whole_split(runs):
     assert all(abs(b - lm.score(c).bits) < 1e-2 for b, c in zip(sc['function_bits'], codes[:10]))
 
 def test_eval_old_run_whole_split(runs, tmp_path):
-    "A run without train_sample in its config.json (it predates budgets): the same-train baselines are the whole split, and say so."
+    "A run without train_sample in its codelm.json (it predates budgets): the same-train baselines are the whole split, and say so."
     from codelm.evaluate import evaluate_run, PREDATES_BUDGETS
     run = tmp_path/'old'; shutil.copytree(runs/'gpt2', run)
-    cfg = json.loads((run/'config.json').read_text()); del cfg['train_sample']; (run/'config.json').write_text(json.dumps(cfg))
+    cfg = json.loads((run/'codelm.json').read_text()); del cfg['train_sample']; (run/'codelm.json').write_text(json.dumps(cfg))
     b = evaluate_run(run, limit=4, lines=1, headers=1, samples=1)['baselines']
     assert b['train_sample'] == PREDATES_BUDGETS and b['xz_same_train_bpb'] == b['xz_all_train_bpb']
 
@@ -132,7 +132,7 @@ def test_untrained_near_uniform(runs):
     from codelm.data import read_split, sample_corpus
     lm = load_lm(runs/'gpt2')
     torch = pytest.importorskip('torch'); torch.manual_seed(0)
-    lm.hf.apply(lm.hf._init_weights)
+    lm.hf.load_state_dict(type(lm.hf)(lm.hf.config).state_dict())  # fresh random weights (from_pretrained marks its modules initialised)
     codes = [x['code'] for x in read_split(sample_corpus(), 'test')][:3]
     u = score_functions(lm, codes); V = lm.tokenizer.vocab_size
     assert abs(u['bits_per_token'] / math.log2(V) - 1) < 0.1, (u['bits_per_token'], math.log2(V))

@@ -7,7 +7,7 @@ def test_smoke_grid_end_to_end(smoke_registry):
     "The session's smoke registry (conftest.py) was made by `codelm run --preset smoke` in a process of its own."
     runs = smoke_registry/'runs'/'smoke'
     for name, arch, _ in GRID:
-        cfg = json.loads((runs/name/'config.json').read_text())
+        cfg = json.loads((runs/name/'codelm.json').read_text())
         assert cfg['status'] == 'finished' and cfg['arch'] == arch and (runs/name/'model.safetensors').exists()
         assert (runs/name/'history.csv').read_text().count('\n') >= 3
         assert (runs/name/'metrics.json').exists() and (runs/name/'samples.json').exists(), f'{name}: not evaluated'

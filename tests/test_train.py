@@ -31,13 +31,13 @@ def test_killed_run_resumes_and_finishes(tmp_path):
     assert p.poll() is None, 'the run ended before a checkpoint appeared'
     p.send_signal(signal.SIGKILL); p.wait()
     assert (run/'checkpoint.safetensors').exists() and not (run/'model.safetensors').exists()
-    assert json.loads((run/'config.json').read_text())['status'] == 'training'
+    assert json.loads((run/'codelm.json').read_text())['status'] == 'training'
     # resuming with another tokenizer is refused before any training
     r = codelm(*train(run, '--epochs', '3', tokenizer='bpe'))
     assert r.returncode == 2 and 'cannot resume' in r.stderr, r.stderr
     r = codelm(*train(run, '--epochs', '3'))
     assert r.returncode == 0, r.stderr
-    cfg = json.loads((run/'config.json').read_text())
+    cfg = json.loads((run/'codelm.json').read_text())
     assert cfg['status'] == 'finished' and (run/'model.safetensors').exists() and not (run/'checkpoint.safetensors').exists()
     hist = list(csv.DictReader((run/'history.csv').read_text().splitlines()))
     assert [r['epoch'] for r in hist if r['row'] == 'epoch'] == ['0', '1', '2']  # three epochs (from scratch: none frozen), each once
