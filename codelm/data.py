@@ -18,12 +18,33 @@ import argparse
 
 # %% auto #0
 __all__ = ['CSN_FIELDS', 'SPLITS', 'CSN_LANGUAGES', 'CODE_VERSION', 'MAX_FILE_BYTES', 'FILE_TIMEOUT', 'HF_FIELDS', 'SAMPLE_UNITS',
-           'CorpusError', 'Skips', 'strip_comments', 'split_docstring', 'parse_code', 'parses', 'pep8', 'CleanOpts',
-           'clean_code', 'code_tokens', 'docstring_tokens', 'is_empty_function', 'make_record', 'functions_from_source',
-           'py_files', 'stdlib_dir', 'unit_of', 'read_source', 'decode_source', 'assign_splits', 'normalized_hash',
-           'Deduper', 'atomic_write', 'JsonlGzWriter', 'read_split', 'load_split', 'load_stats', 'normalize_fields',
-           'csn_shards', 'shard_lines', 'read_jsonl', 'FileTimeout', 'time_limit', 'build_corpus', 'format_stats',
-           'cache_dir', 'sample_corpus', 'add_corpus_cli', 'corpus_frame', 'plot_corpus']
+           'provenance', 'CorpusError', 'Skips', 'strip_comments', 'split_docstring', 'parse_code', 'parses', 'pep8',
+           'CleanOpts', 'clean_code', 'code_tokens', 'docstring_tokens', 'is_empty_function', 'make_record',
+           'functions_from_source', 'py_files', 'stdlib_dir', 'unit_of', 'read_source', 'decode_source',
+           'assign_splits', 'normalized_hash', 'Deduper', 'atomic_write', 'JsonlGzWriter', 'read_split', 'load_split',
+           'load_stats', 'normalize_fields', 'csn_shards', 'shard_lines', 'read_jsonl', 'FileTimeout', 'time_limit',
+           'build_corpus', 'format_stats', 'cache_dir', 'sample_corpus', 'add_corpus_cli', 'corpus_frame',
+           'plot_corpus']
+
+# %% ../nbs/00_data.ipynb #26a89c6f
+def provenance(registry=None) -> str:
+    "Print and return one line: codelm's version, commit and date, and (given `registry`) its runs' preset and corpus fingerprint."
+    import datetime, subprocess
+    import codelm
+    root, sha = Path(codelm.__file__).resolve().parent.parent, 'no git checkout'
+    try:
+        git = lambda *a: subprocess.run(['git', '-C', str(root), *a], capture_output=True, text=True, timeout=10).stdout.strip()
+        if git('rev-parse', '--is-inside-work-tree') == 'true':
+            sha = git('log', '-1', '--format=%h (%cs)') + (' +changes' if git('status', '--porcelain', '--', 'codelm') else '')
+    except (OSError, subprocess.SubprocessError): pass
+    from codelm import __version__
+    line = f"Provenance: codelm {__version__}, commit {sha}, executed {datetime.date.today().isoformat()}"
+    if registry is not None:
+        metas = [json.loads(p.read_text()) for p in sorted(Path(registry).glob('*/codelm.json'))]
+        if not metas: line += f'; registry {registry}: no runs'
+        else: line += (f"; registry {Path(registry).name}/: {len(metas)} runs, preset {', '.join(sorted({str(m.get('preset')) for m in metas}))}, "
+                       f"corpus fingerprint {', '.join(sorted({str(m.get('corpus_fingerprint'))[:12] for m in metas}))}")
+    print(line); return line
 
 # %% ../nbs/00_data.ipynb #1c600b27
 CSN_FIELDS = ('repo', 'path', 'func_name', 'original_string', 'language', 'code', 'code_tokens',

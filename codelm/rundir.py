@@ -243,7 +243,7 @@ def _convert_model(old:Path, new:Path, cfg:dict):
         atomic_write(new/MODEL_CONFIG, json.dumps(awd_model_config(arch, tok.vocab_size, m['config'], m.get('drop_mult', 1.)), indent=2))
     else: raise RunError(f"{old/MODEL_CONFIG}: arch {arch!r}: expected one of {', '.join([*AWD_ARCHS, *TRANSFORMER_ARCHS])}")
 
-# %% ../nbs/04a_rundir.ipynb #3cc638fc
+# %% ../nbs/04a_rundir.ipynb #3d38f547
 def convert_run(run) -> Path:
     "Rewrite a finished run of the earlier layout into this one, in place (built beside it, then swapped in)."
     run = Path(run)
@@ -255,8 +255,7 @@ def convert_run(run) -> Path:
         if not (run/f).exists(): raise RunError(f'{run/f}: missing (the run directory is partial)')
     new = Path(tempfile.mkdtemp(prefix=f'.{run.name}.convert.', dir=run.parent))
     try:
-        for f in (run/'tokenizer').iterdir():
-            if f.name in TOKENIZER_FILES or f.suffix in ('.json', '.txt', '.model'): shutil.copy2(f, new/f.name)
+        load_tokenizer(run/'tokenizer').save(new)  # saved anew: the Hugging Face files as this version writes them
         for f in run.iterdir():
             if f.is_file() and f.name not in (MODEL_CONFIG, WEIGHTS, '.lock') and not (new/f.name).exists(): shutil.copy2(f, new/f.name)
         _convert_model(run, new, cfg)
