@@ -346,8 +346,8 @@ def syntax_validity(lm, codes:list[str], headers:int=4, n:int=5, max_chars:int=3
     return dict(headers=len(hs), samples=sum(counts.values()), **{f'{k}_rate': round(counts[k] / tot, 4) for k in ('valid', 'incomplete', 'invalid')},
                 examples=ex)
 
-# %% ../nbs/07_evaluate.ipynb #3c5e6213
-DEMO_PROMPTS = ('from pandas import', 'import from')
+# %% ../nbs/07_evaluate.ipynb #52eb38d0
+DEMO_PROMPTS = ('from pandas import', 'import from', 'import os\n', 'def __init__(self')
 DEMO_FILLS = ('from pandas import <mask>',)
 
 def demo_samples(lm, n:int=5, max_chars:int=80, seed:int=0) -> dict:

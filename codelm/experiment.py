@@ -23,7 +23,8 @@ from . import evaluate as _evaluate
 __all__ = ['GRID', 'EVAL_LIMITS', 'GPU_TFLOPS', 'GPU_MFU', 'PAPER_CAVEAT', 'PAPER_NAMES', 'BASELINE_LABELS', 'select_runs',
            'run_grid', 'train_flops', 'model_params', 'dry_run', 'dry_run_table', 'paper_table', 'collect',
            'results_table', 'epoch_rows', 'curve_figure', 'epoch_figures', 'registry_baselines', 'bpb_figure',
-           'samples_html', 'findings', 'results_markdown', 'write_report', 'add_experiment_cli']
+           'surprise_text', 'surprise_figure', 'samples_html', 'findings', 'results_markdown', 'write_report',
+           'add_experiment_cli']
 
 # %% ../nbs/09_experiment.ipynb #84867308
 GRID = tuple([(f'{a}-{t}', a, t) for a in ('awd_lstm', 'awd_qrnn') for t in ('word', 'unigram', 'bpe', 'char')] +
@@ -272,6 +273,31 @@ def bpb_figure(recs:list[dict], base:dict|None=None):
     f.update_layout(title='Bits per byte on the test split (lower is better; masked models: pseudo-log-likelihood)', height=420)
     return f
 
+# %% ../nbs/09_experiment.ipynb #d96c6874
+def surprise_text(corpus, near:int=240) -> str|None:
+    "The test function of `corpus` whose length is nearest `near` characters (a short, whole function for `surprise_figure`), or None."
+    from codelm.data import read_split
+    if corpus is None or not (Path(corpus)/'test.jsonl.gz').exists(): return None
+    return min((r['code'] for r in read_split(corpus, 'test')), key=lambda c: abs(len(c) - near), default=None)
+
+# %% ../nbs/09_experiment.ipynb #43a264dc
+def surprise_figure(runs, text:str, device:str='cpu'):
+    "One text's surprise under each causal run of the registry `runs`, as coloured strips: each token's bits spread over its characters."
+    import plotly.graph_objects as go
+    from codelm.inference import load_lm
+    z, labels = [], []
+    for d in find_runs(runs):
+        if not run_finished(d) or read_meta(d)['family'] != 'causal': continue
+        sc = load_lm(d, device=device).score(text)
+        z.append([b / len(t) for t, b in sc.tokens for _ in t]); labels.append(f'{d.name} ({sc.bpb:.2f} bpb)')
+    chars = ['⏎' if c == '\n' else c for c in text]
+    f = go.Figure(go.Heatmap(z=z, y=labels, customdata=[chars] * len(z), colorscale='Reds', colorbar_title='bits/char',
+                             hovertemplate='%{y}<br>%{customdata!r}: %{z:.2f} bits<extra></extra>'))
+    step = max(1, len(text) // 40)
+    f.update_layout(title='Surprise per character (bits; darker = the model did not expect it)', height=140 + 26 * len(z),
+                    xaxis=dict(tickvals=list(range(0, len(text), step)), ticktext=chars[::step]))
+    return f
+
 # %% ../nbs/09_experiment.ipynb #37f2b749
 def samples_html(s:dict|None) -> str:
     "The demo generations and fills of one run's samples.json as HTML."
@@ -339,13 +365,14 @@ def results_markdown(recs:list[dict]) -> str:
     lines += ['| ' + ' | '.join(fmt(r[c], c) for c in cols) + ' |' for _, r in df.iterrows()]
     return '\n'.join(lines) + '\n'
 
-# %% ../nbs/09_experiment.ipynb #fb4e9c0a
+# %% ../nbs/09_experiment.ipynb #8e049211
 def write_report(runs, report='reports', corpus=None) -> Path:
     "Write a self-contained `report/index.html` (plotly inlined, opens offline) from the runs of a registry."
     recs = collect(runs)
     base = registry_baselines(recs)
     df = results_table(recs)
     figs = [curve_figure(recs), curve_figure(recs, masked=True), bpb_figure(recs, base)] + epoch_figures(recs)
+    if recs and (text := surprise_text(corpus or recs[0]['config'].get('corpus'))): figs.append(surprise_figure(runs, text))
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
     fmt = lambda v: '' if v is None or v != v else (f'{v:,.4g}' if isinstance(v, float) else html.escape(str(v)))
     table = '<table><tr>' + ''.join(f'<th>{html.escape(c)}</th>' for c in df.columns) + '</tr>' + ''.join(

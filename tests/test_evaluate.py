@@ -31,7 +31,7 @@ def test_eval_cli_causal(runs):
     assert lc['em'] == round(100 * sum(line_exact_match(e['prediction'], e['target']) for e in ex) / 3, 2)
     assert lc['es'] == round(sum(line_edit_sim(e['prediction'], e['target']) for e in ex) / 3, 2) and 0 <= lc['es'] <= 100
     s = json.loads((runs/'gpt2'/'samples.json').read_text())
-    assert set(s['samples']) == {'from pandas import', 'import from'} and all(len(v) == 5 for v in s['samples'].values())
+    assert set(s['samples']) == {'from pandas import', 'import from', 'import os\n', 'def __init__(self'} and all(len(v) == 5 for v in s['samples'].values())
     assert 'from pandas import <mask>' in s['fills']
     # bpb equals the summed token bits of CodeLM.score over the bytes
     from codelm.inference import load_lm
