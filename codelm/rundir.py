@@ -243,7 +243,7 @@ def _convert_model(old:Path, new:Path, cfg:dict):
         atomic_write(new/MODEL_CONFIG, json.dumps(awd_model_config(arch, tok.vocab_size, m['config'], m.get('drop_mult', 1.)), indent=2))
     else: raise RunError(f"{old/MODEL_CONFIG}: arch {arch!r}: expected one of {', '.join([*AWD_ARCHS, *TRANSFORMER_ARCHS])}")
 
-# %% ../nbs/04a_rundir.ipynb #3d38f547
+# %% ../nbs/04a_rundir.ipynb #4506dd4b
 def convert_run(run) -> Path:
     "Rewrite a finished run of the earlier layout into this one, in place (built beside it, then swapped in)."
     run = Path(run)
@@ -254,16 +254,18 @@ def convert_run(run) -> Path:
     for f in (WEIGHTS, f'tokenizer/{TOKENIZER_META}'):
         if not (run/f).exists(): raise RunError(f'{run/f}: missing (the run directory is partial)')
     new = Path(tempfile.mkdtemp(prefix=f'.{run.name}.convert.', dir=run.parent))
+    old = run.with_name(f'.{run.name}.old.{os.getpid()}')
     try:
         load_tokenizer(run/'tokenizer').save(new)  # saved anew: the Hugging Face files as this version writes them
         for f in run.iterdir():
             if f.is_file() and f.name not in (MODEL_CONFIG, WEIGHTS, '.lock') and not (new/f.name).exists(): shutil.copy2(f, new/f.name)
         _convert_model(run, new, cfg)
         write_meta(new, {k: v for k, v in cfg.items() if k != 'model'} | dict(converted_from=f'layout 1 ({MODEL_CONFIG} with model.{"hf_config" if cfg["arch"] in TRANSFORMER_ARCHS else "config"})'))
-        old = run.with_name(f'.{run.name}.old.{os.getpid()}')
-        os.replace(run, old); os.replace(new, run); shutil.rmtree(old, ignore_errors=True)
+        os.replace(run, old); os.replace(new, run)
     except BaseException:
+        if not run.exists() and old.exists(): os.replace(old, run)  # interrupted between the two renames: the old run goes back
         shutil.rmtree(new, ignore_errors=True); raise
+    shutil.rmtree(old, ignore_errors=True)
     return run
 
 # %% ../nbs/04a_rundir.ipynb #92e0136e
