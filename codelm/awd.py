@@ -20,9 +20,9 @@ from .qrnn import _fit_bs
 _all_ = ['AWD_LSTM']  # re-exported: `from codelm.awd import *` gives both architectures
 
 # %% auto #0
-__all__ = ['awd_qrnn_lm_config', 'awd_qrnn_clas_config', 'AWD_ARCHS', 'AWD_SIZES', 'AwdError', 'AWD_QRNN', 'awd_arch',
-           'awd_sizes', 'awd_config', 'url_reachable', 'read_vocab_pkl', 'load_pretrained_lm', 'pretrained_files',
-           'awd_lm_learner', 'AWD_LSTM']
+__all__ = ['awd_qrnn_lm_config', 'awd_qrnn_clas_config', 'AWD_ARCHS', 'AWD_SIZES', 'AWD_KIND_SIZES', 'AwdError', 'AWD_QRNN',
+           'awd_arch', 'awd_sizes', 'awd_config', 'url_reachable', 'read_vocab_pkl', 'load_pretrained_lm',
+           'pretrained_files', 'awd_lm_learner', 'AWD_LSTM']
 
 # %% ../nbs/03_awd.ipynb #fed28cf2
 class AwdError(ValueError):
@@ -66,19 +66,21 @@ def awd_arch(arch) -> type:
     if arch not in AWD_ARCHS: raise AwdError(f"arch={arch!r}: expected one of {', '.join(AWD_ARCHS)}")
     return AWD_ARCHS[arch]
 
-# %% ../nbs/03_awd.ipynb #4249dae7
+# %% ../nbs/03_awd.ipynb #01cbf22f
 AWD_SIZES = {
     'smoke': dict(emb_sz=16, n_hid=32, n_layers=2, drop_mult=0.3),
     'cpu': dict(emb_sz=128, n_hid=384, n_layers=3, drop_mult=0.3),
     'paper': dict(emb_sz=400, n_hid=1152, n_layers=3, drop_mult=0.3),
     'gpu': dict(emb_sz=400, n_hid=1152, n_layers=3, drop_mult=0.3),  # the paper's sizes, on a byte budget
 }
+_WIDE = dict(emb_sz=512, n_hid=512, n_layers=1, drop_mult=0.3)
+AWD_KIND_SIZES = {'cpu': dict(word=_WIDE, unigram=_WIDE, bpe=_WIDE)}  # preset -> tokenizer kind -> sizes (bench/sizes.py)
 
-def awd_sizes(size='smoke') -> dict:
-    "The sizes `emb_sz, n_hid, n_layers, drop_mult` of preset `size`, or of a dict of them (checked)."
+def awd_sizes(size='smoke', kind:str|None=None) -> dict:
+    "The sizes `emb_sz, n_hid, n_layers, drop_mult` of preset `size` for tokenizer `kind` (see `AWD_KIND_SIZES`), or of a dict of them (checked)."
     if isinstance(size, str):
         if size not in AWD_SIZES: raise AwdError(f"size={size!r}: expected a preset ({', '.join(AWD_SIZES)}) or a dict of sizes")
-        size = AWD_SIZES[size]
+        size = AWD_KIND_SIZES.get(size, {}).get(kind, AWD_SIZES[size])
     size = dict(size)
     if missing := {'emb_sz', 'n_hid', 'n_layers'} - set(size): raise AwdError(f'sizes {size}: missing {", ".join(sorted(missing))}')
     if extra := set(size) - {'emb_sz', 'n_hid', 'n_layers', 'drop_mult'}: raise AwdError(f'sizes {size}: unknown {", ".join(sorted(extra))}')

@@ -86,13 +86,13 @@ def train_flops(params:int, tokens:float, n_layers:int=0, ctx:int=0, d_model:int
     "Training FLOPs for `tokens` tokens: 6·N per token for the weights plus 6·layers·ctx·d_model for attention (Kaplan et al. 2020)."
     return 6. * tokens * (params + n_layers * ctx * d_model)
 
-# %% ../nbs/09_experiment.ipynb #943e7bf2
-def model_params(arch:str, vocab_size:int, preset_name:str) -> dict:
-    "Parameters (shared tensors once) and attention sizes of `arch` at `preset_name`'s size, built on the meta device."
+# %% ../nbs/09_experiment.ipynb #bd1ecbcd
+def model_params(arch:str, vocab_size:int, preset_name:str, kind:str|None=None) -> dict:
+    "Parameters (shared tensors once) and attention sizes of `arch` at `preset_name`'s size for tokenizer `kind`, built on the meta device."
     with torch.device('meta'):
         if arch.startswith('awd_'):
             from fastai.text.models.core import get_language_model
-            s = awd_sizes(preset_name)
+            s = awd_sizes(preset_name, kind)
             m = get_language_model(awd_arch(arch), vocab_size, config=awd_config(awd_arch(arch), s['emb_sz'], s['n_hid'], s['n_layers']))
             att = dict(n_layers=0, ctx=0, d_model=0)
         else:
@@ -102,7 +102,7 @@ def model_params(arch:str, vocab_size:int, preset_name:str) -> dict:
             att = dict(n_layers=s['n_layers'], ctx=s['ctx'], d_model=s['d_model'])
     return dict(params=sum(p.numel() for p in m.parameters()), **att)
 
-# %% ../nbs/09_experiment.ipynb #c61e4b6f
+# %% ../nbs/09_experiment.ipynb #e1c49fc0
 def _plan_tokenizer(kind, corpus, preset_name, tokenizers, cache):
     "The grid's tokenizer of `kind` if trained, else one trained on a 2 MB sample of `corpus` (cached in `cache`)."
     if tokenizers and (Path(tokenizers)/kind/'codelm_tokenizer.json').exists(): return load_tokenizer(Path(tokenizers)/kind)
@@ -128,7 +128,7 @@ def dry_run(preset_name:str='cpu', corpus='corpus/stdlib', only:str|None=None, g
             split = train_mb * 1e6
             epochs = plan['epochs'] if plan['budget_mb'] is None else max(1, math.ceil(plan['budget_mb'] * 1e6 / split))
             per_epoch = split if plan['budget_mb'] is None else min(split, plan['budget_mb'] * 1e6 / epochs)
-        m = model_params(arch, tok.vocab_size, preset_name)
+        m = model_params(arch, tok.vocab_size, preset_name, tok.kind)
         tokens = per_epoch * epochs * tpb[kind]
         f = train_flops(m['params'], tokens, m['n_layers'], m['ctx'], m['d_model'])
         rows.append(dict(run=name, params=m['params'], vocab=tok.vocab_size, bytes_per_epoch=per_epoch, tokens_per_byte=tpb[kind],

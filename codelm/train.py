@@ -285,14 +285,14 @@ from .tokenization import *
 from .awd import *
 from .transformer import *
 
-# %% ../nbs/05_train.ipynb #ba289490
+# %% ../nbs/05_train.ipynb #2332397a
 TRAIN_PRESETS = {
     'smoke': dict(seed=42, budget_mb=0.06, valid_mb=0.015, curve_points=3, freeze_epochs=1, lr_find_it=20, lr_range=(1e-5, 0.1), lr_rule='minimum',
                   awd=dict(bs=32, seq_len=64, lr=1e-2, drop_mult=0.), transformer=dict(bs=None, seq_len=None, lr=2e-3, drop_mult=0.), arch={},
                   source='not tuned: a few seconds per run for the tests'),
     'cpu':   dict(seed=42, budget_mb=1.5, valid_mb=0.02, curve_points=20, freeze_epochs=1, lr_find_it=30, lr_range=(1e-5, 0.1), lr_rule='minimum',
                   awd=dict(bs=8, seq_len=70, lr=1e-2, drop_mult=0.), transformer=dict(bs=8, seq_len=None, lr=2e-3, drop_mult=0.), arch=dict(gpt2=dict(bs=4), bert=dict(lr=1e-3, mask_p=0.4), roberta=dict(lr=1e-3, mask_p=0.4)),
-                  source='sweep: bench/sweep.py --preset cpu (see nbs/05_train.ipynb)'),
+                  source='sweep: bench/sweep.py --preset cpu (rates) and bench/sizes.py (sizes, context); see nbs/05_train.ipynb'),
     'paper': dict(seed=42, budget_mb=None, valid_mb=5, curve_points=20, freeze_epochs=1, lr_find_it=100, lr_range=(1e-7, 10), lr_rule='minimum',
                   awd=dict(bs=64, seq_len=70, epochs=30, lr=2e-3, drop_mult=0.3), transformer=dict(bs=None, seq_len=None, epochs=10, lr=1e-4, drop_mult=1.),
                   arch={}, source="the paper's schedule; rates not measured here (rerun bench/sweep.py --preset paper on a GPU)"),
@@ -607,7 +607,7 @@ def _awd_run_config(run, arch:str, tok) -> dict:
     if c.get('vocab_size') != tok.vocab_size: raise RunError(f"--pretrained {run}: {c.get('vocab_size')} tokens in {Path(run)/MODEL_CONFIG}, the tokenizer has {tok.vocab_size}")
     return c
 
-# %% ../nbs/05_train.ipynb #4846130a
+# %% ../nbs/05_train.ipynb #1ef02462
 from fastai.callback.training import GradientAccumulation
 
 def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None, precision='fp32', micro_bs=None, mask_p=None):
@@ -619,7 +619,7 @@ def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult
     specials = [i for i in (tok.bos_id, tok.eos_id, tok.pad_id, tok.mask_id) if i is not None]
     run = pretrained if pretrained and run_layout(pretrained) == 'run' else None  # fine-tuning a finished codelm run
     mc = _awd_run_config(run, arch, tok) if run else None
-    sz = dict(awd_sizes(p), **{k: mc['config'][k] for k in ('emb_sz', 'n_hid', 'n_layers')}) if run else awd_sizes(p)
+    sz = dict(awd_sizes(p, tok.kind), **{k: mc['config'][k] for k in ('emb_sz', 'n_hid', 'n_layers')}) if run else awd_sizes(p, tok.kind)
     learn = awd_lm_learner(dls, arch, size=sz, pretrained=False if run else pretrained, drop_mult=drop_mult, metrics=[token_accuracy(specials, tok.unk_id)],
                            config={k: v for k, v in mc['config'].items() if k not in sz} if run else None, path=tempfile.mkdtemp(prefix='codelm_'))
     if run: load_weights(learn.model, Path(run)/WEIGHTS); learn.freeze()

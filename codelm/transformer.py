@@ -39,13 +39,13 @@ def check_arch(arch:str) -> str:
     if arch not in TRANSFORMER_ARCHS: raise TransformerError(f"--arch {arch}: unknown architecture; expected one of {', '.join(TRANSFORMER_ARCHS)}")
     return arch
 
-# %% ../nbs/04_transformer.ipynb #758407c2
+# %% ../nbs/04_transformer.ipynb #c561bb45
 _SMOKE = dict(n_layers=2, d_model=64, n_heads=2, d_ff=256, ctx=128, bs=8)
-_CPU = dict(n_layers=4, d_model=256, n_heads=4, d_ff=1024, ctx=256, bs=16)
+_CPU = dict(n_layers=2, d_model=256, n_heads=4, d_ff=1024, ctx=128, bs=16)  # measured: bench/sizes.py, bench/results/sizes_cpu.jsonl
 _BASE = dict(n_layers=12, d_model=768, n_heads=12, d_ff=3072)
 TRANSFORMER_PRESETS = {
     'smoke': dict(gpt2=_SMOKE, bert=_SMOKE, roberta=_SMOKE),
-    'cpu': dict(gpt2=_CPU, bert=_CPU, roberta=_CPU),
+    'cpu': dict(gpt2=dict(_CPU, ctx=64), bert=_CPU, roberta=_CPU),
     'paper': dict(gpt2=dict(_BASE, ctx=1024, bs=4, hub='openai-community/gpt2'),
                   bert=dict(_BASE, ctx=512, bs=16, hub='google-bert/bert-base-cased'),
                   roberta=dict(_BASE, ctx=512, bs=8, hub='FacebookAI/roberta-base')),

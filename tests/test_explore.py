@@ -27,11 +27,24 @@ def wait_for_port(port, proc, timeout=60):
         except OSError: time.sleep(0.3)
     raise AssertionError(f'codelm explore did not listen on 127.0.0.1:{port} within {timeout}s')
 
+CPU_RUNS = ROOT/'runs'/'cpu'  # the registry `make run` writes
+SHOWN = ('awd_lstm-char', 'gpt2')
+DOCS_SHOT = ROOT/'nbs'/'images'/'explorer.png'  # the docs' picture of the explorer (tools/docs.py)
+
+def cpu_registry() -> bool:
+    "Whether `make run` has left finished `cpu` runs of the two models the test shows."
+    from codelm.rundir import run_finished
+    return all(run_finished(CPU_RUNS/n) for n in SHOWN)
+
 @pytest.fixture(scope='module')
-def runs(smoke_registry, tmp_path_factory):
-    "Two of the session's smoke runs, an AWD-LSTM on chars and GPT-2, in a registry of their own."
+def runs(tmp_path_factory, request):
+    "The `cpu` registry's AWD-LSTM on chars and GPT-2 when `make run` has written them, else the session's smoke runs, in a registry of their own."
+    dest = tmp_path_factory.mktemp('explore')/'runs'
+    if cpu_registry():
+        for n in SHOWN: shutil.copytree(CPU_RUNS/n, dest/n)
+        return dest
     from conftest import copy_runs
-    return copy_runs(smoke_registry, tmp_path_factory.mktemp('explore')/'runs', ('awd_lstm-char', 'gpt2'))
+    return copy_runs(request.getfixturevalue('smoke_registry'), dest, SHOWN)
 
 def test_explore_in_chromium(runs, tmp_path):
     chromium = system_chromium()
@@ -72,6 +85,8 @@ def test_explore_in_chromium(runs, tmp_path):
                     assert panels.nth(i).locator('.codelm-sample').count() >= 1, f'no completion in panel {i}: {text[i]}'
                     assert 'bits/byte' in text[i] and 'error' not in text[i].lower(), text[i]
                 assert page.locator('.js-plotly-plot').count() >= 1, 'the plotly figure of the prompt bits did not appear'
+                if cpu_registry():  # trained models: the screenshot becomes the docs' picture of the explorer
+                    DOCS_SHOT.parent.mkdir(exist_ok=True); shutil.copy(shot, DOCS_SHOT)
             finally: browser.close()
     finally:
         try: os.killpg(proc.pid, signal.SIGTERM)
