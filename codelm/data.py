@@ -21,10 +21,10 @@ __all__ = ['CSN_FIELDS', 'SPLITS', 'CSN_LANGUAGES', 'CODE_VERSION', 'MAX_FILE_BY
            'provenance', 'CorpusError', 'Skips', 'strip_comments', 'split_docstring', 'parse_code', 'parses', 'pep8',
            'CleanOpts', 'clean_code', 'code_tokens', 'docstring_tokens', 'is_empty_function', 'make_record',
            'functions_from_source', 'py_files', 'stdlib_dir', 'unit_of', 'read_source', 'decode_source',
-           'assign_splits', 'normalized_hash', 'Deduper', 'atomic_write', 'JsonlGzWriter', 'read_split', 'load_split',
-           'load_stats', 'normalize_fields', 'csn_shards', 'shard_lines', 'read_jsonl', 'FileTimeout', 'time_limit',
-           'build_corpus', 'format_stats', 'cache_dir', 'sample_corpus', 'add_corpus_cli', 'corpus_frame',
-           'plot_corpus']
+           'assign_splits', 'normalized_hash', 'Deduper', 'atomic_path', 'dir_lock', 'atomic_write', 'JsonlGzWriter',
+           'read_split', 'load_split', 'load_stats', 'normalize_fields', 'csn_shards', 'shard_lines', 'read_jsonl',
+           'FileTimeout', 'time_limit', 'build_corpus', 'format_stats', 'cache_dir', 'sample_corpus', 'add_corpus_cli',
+           'corpus_frame', 'plot_corpus']
 
 # %% ../nbs/00_data.ipynb #26a89c6f
 def provenance(registry=None) -> str:
@@ -309,20 +309,33 @@ class Deduper:
         if h in self.seen: self.removed[f'{split}_dup_of_{self.seen[h]}'] += 1; return False
         self.seen[h] = split; return True
 
-# %% ../nbs/00_data.ipynb #5d012b72
-def atomic_write(path, data:bytes|str):
-    "Write `data` to `path` through a temporary file and a rename."
+# %% ../nbs/00_data.ipynb #2d450170
+@contextmanager
+def atomic_path(path):
+    "A temporary path beside `path` to write; renamed onto `path` when the block ends, removed if it raises (codelm's one atomic write)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try: tmp.write_bytes(data.encode() if isinstance(data, str) else data); os.replace(tmp, path)
+    try: yield tmp
     except BaseException: tmp.unlink(missing_ok=True); raise
+    os.replace(tmp, path)
 
-# %% ../nbs/00_data.ipynb #87c07ef4
+# %% ../nbs/00_data.ipynb #0a42ef6c
+def dir_lock(d) -> 'filelock.FileLock':
+    "The exclusive lock of directory `d` (`filelock` on `d/.lock`, so it works where `fcntl` is missing): codelm's one lock, for corpora and runs."
+    from filelock import FileLock
+    d = Path(d); d.mkdir(parents=True, exist_ok=True)
+    return FileLock(d/'.lock')
+
+# %% ../nbs/00_data.ipynb #69da7463
+def atomic_write(path, data:bytes|str):
+    "Write `data` to `path` through a temporary file and a rename."
+    with atomic_path(path) as tmp: tmp.write_bytes(data.encode() if isinstance(data, str) else data)
+
+# %% ../nbs/00_data.ipynb #5dffc1f0
 class JsonlGzWriter:
     "Stream records to `path` (.jsonl.gz), atomically renamed into place on close."
     def __init__(self, path):
-        self.path = Path(path); self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = self.path.with_name(f'.{self.path.name}.{os.getpid()}.tmp')
+        self.path = Path(path); self._atomic = atomic_path(self.path); self.tmp = self._atomic.__enter__()
         self.raw = open(self.tmp, 'wb')
         gz = gzip.GzipFile(filename='', mode='wb', fileobj=self.raw, compresslevel=6, mtime=0)  # reproducible bytes
         self.f = io.TextIOWrapper(gz, encoding='utf-8', newline=''); self.n = self.bytes = 0
@@ -331,13 +344,12 @@ class JsonlGzWriter:
     def write_line(self, line:str, code_bytes:int):
         "Write a record already serialised as one JSON line (with its newline) whose `code` has `code_bytes` UTF-8 bytes."
         self.f.write(line); self.n += 1; self.bytes += code_bytes
-    def close(self): self.f.close(); self.raw.close(); os.replace(self.tmp, self.path)
+    def close(self): self.f.close(); self.raw.close(); self._atomic.__exit__(None, None, None)
     def __enter__(self): return self
-    def __exit__(self, typ, *a):
-        if typ is None: self.close()
-        else:
-            try: self.f.close(); self.raw.close()
-            finally: self.tmp.unlink(missing_ok=True)
+    def __exit__(self, typ, e, tb):
+        if typ is None: return self.close()
+        try: self.f.close(); self.raw.close()
+        finally: self._atomic.__exit__(typ, e, tb)
 
 # %% ../nbs/00_data.ipynb #c85033a9
 def read_split(corpus, split:str) -> Iterator[dict]:
@@ -661,7 +673,7 @@ def _up_to_date(out:Path, fp:str, file_timeout) -> dict|None:
         except OSError: return None
     return old
 
-# %% ../nbs/00_data.ipynb #a06409c0
+# %% ../nbs/00_data.ipynb #e41fe11d
 def _pid_alive(pid:int) -> bool:
     "True if process `pid` exists (or might: off POSIX, always)."
     if os.name != 'posix': return True
@@ -679,12 +691,8 @@ def _remove_stale(out:Path):
 
 @contextmanager
 def _dir_lock(d:Path):
-    "An exclusive lock on directory `d` (POSIX flock; elsewhere none), for moving a build into place."
-    try: import fcntl
-    except ImportError: yield; return
-    fd = os.open(d, os.O_RDONLY)
-    try: fcntl.flock(fd, fcntl.LOCK_EX); yield
-    finally: os.close(fd)
+    "An exclusive lock on directory `d`, waited for, while a build moves into place (`dir_lock`, the lock runs use too)."
+    with dir_lock(d): yield
 
 @contextmanager
 def _sigterm_exits():

@@ -18,7 +18,7 @@ from .train import sample_indices
 __all__ = ['BOOTSTRAP', 'BASELINES_VERSION', 'NGRAM_ORDERS', 'LINE_METRIC', 'SYNTAX_STOP', 'DEMO_PROMPTS', 'DEMO_FILLS',
            'PREDATES_BUDGETS', 'bits_per_byte', 'LeakageError', 'check_leakage', 'split_bytes', 'select_test_functions',
            'bootstrap_bpb', 'xz_conditional_bpb', 'ByteNGram', 'baselines', 'next_logprobs', 'causal_scores',
-           'token_hits', 'masked_accuracy', 'line_exact_match', 'line_edit_sim', 'completion_lines', 'line_completion',
+           'masked_accuracy', 'line_exact_match', 'line_edit_sim', 'completion_lines', 'line_completion',
            'syntax_class', 'function_header', 'syntax_validity', 'demo_samples', 'score_functions', 'evaluate_run',
            'add_evaluate_cli', 'add_eval_cli']
 
@@ -242,14 +242,8 @@ def causal_scores(lm, seqs:list[list[int]], rows:int=64, step:int=128, max_token
     if isinstance(lm, TransformerCausalLM): return _transformer_scores(lm, seqs, max_tokens)
     raise TypeError(f'causal_scores: {type(lm).__name__} is not a causal model (masked models use masked_accuracy)')
 
-# %% ../nbs/07_evaluate.ipynb #816c80e2
-def token_hits(lp:torch.Tensor, targets, special_ids=(), unk_id=None) -> tuple[int, int]:
-    "(correct, counted) argmax predictions of `lp` [n, V] (or the predicted ids [n]) for `targets`: specials not counted, unknown targets wrong."
-    t = torch.as_tensor(list(targets), dtype=torch.long)
-    keep = ~torch.isin(t, torch.tensor(sorted(special_ids), dtype=torch.long))
-    ok = ((lp.argmax(-1) if lp.dim() == 2 else lp) == t) & keep
-    if unk_id is not None: ok &= t != unk_id
-    return int(ok.sum()), int(keep.sum())
+# %% ../nbs/07_evaluate.ipynb #a958e27f
+from .transformer import token_hits  # codelm's one token accuracy (nbs/04_transformer)
 
 # %% ../nbs/07_evaluate.ipynb #62362e2c
 @torch.no_grad()

@@ -578,13 +578,14 @@ def read_samples(path, problems:dict|None=None) -> list[dict]:
     if not out: raise HumanEvalError(f'{path}: no samples in the file')
     return out
 
-# %% ../nbs/08_humaneval.ipynb #3827f41a
+# %% ../nbs/08_humaneval.ipynb #7ab7ea22
+from .data import atomic_path
+
 def write_jsonl(path, records):
     "Write `records` as JSON lines (gzipped when `path` ends in .gz), atomically."
-    path = Path(path); tmp = path.with_name(f'.{path.name}.tmp')
-    with (gzip.open(tmp, 'wt', encoding='utf-8') if path.suffix == '.gz' else open(tmp, 'w', encoding='utf-8')) as f:
+    path = Path(path)
+    with atomic_path(path) as tmp, (gzip.open(tmp, 'wt', encoding='utf-8') if path.suffix == '.gz' else open(tmp, 'w', encoding='utf-8')) as f:
         for r in records: f.write(json.dumps(r) + '\n')
-    os.replace(tmp, path)
 
 # %% ../nbs/08_humaneval.ipynb #805c9c5f
 SMALL_MODEL_NOTE = ('note: the small models trained on a CPU (smoke and cpu presets) are expected to score near 0 on HumanEval; '
@@ -650,16 +651,7 @@ def plot_sweep(df):
     fig.update_yaxes(tickformat='.0%', rangemode='tozero')
     return fig
 
-# %% ../nbs/08_humaneval.ipynb #b77387f5
-def _hub_reachable(timeout:float=3.0) -> bool:
-    "True if the Hugging Face hub (or HF_ENDPOINT) answers a TCP connection, and offline mode is off."
-    import socket, urllib.parse
-    if os.environ.get('HF_HUB_OFFLINE', '0').lower() not in ('0', 'false', ''): return False
-    u = urllib.parse.urlparse(os.environ.get('HF_ENDPOINT', 'https://huggingface.co'))
-    try: socket.create_connection((u.hostname, u.port or (443 if u.scheme == 'https' else 80)), timeout=timeout).close(); return True
-    except OSError: return False
-
-# %% ../nbs/08_humaneval.ipynb #7b241c8e
+# %% ../nbs/08_humaneval.ipynb #3ea6f16b
 class HubCausalLM:
     "A causal LM from the Hugging Face hub or a local transformers directory, with the CodeLM `generate` interface."
     family = 'causal'
@@ -677,7 +669,8 @@ class HubCausalLM:
         try: self.tokenizer, self.model = load(True)
         except (OSError, ValueError) as e:
             if local: raise HumanEvalError(f'{name}: not a loadable transformers directory ({type(e).__name__}: {str(e).splitlines()[0]})') from None
-            if not _hub_reachable():
+            from codelm.tokenization import hub_available  # the one probe: HF_HUB_OFFLINE, HF_ENDPOINT, proxies
+            if not hub_available():
                 raise HumanEvalError(f'{name!r} is not a run directory and not in the local Hugging Face cache, and the hub cannot be '
                                      'reached (offline): pass a run directory, a local transformers directory, or score samples made '
                                      'elsewhere with --samples FILE.jsonl') from None

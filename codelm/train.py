@@ -27,8 +27,8 @@ from torch.nn.parallel import DistributedDataParallel
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'ARCHS', 'AWD_TOKENIZERS', 'CACHE_VERSION', 'TOKENIZER_SAMPLE_BYTES', 'LEARNERS', 'TRAIN_EPILOG',
            'SEED_MAX', 'set_seed_all', 'capture_rng', 'restore_rng', 'bare_model', 'save_checkpoint', 'load_checkpoint',
-           'token_accuracy', 'History', 'valid_loss', 'Curve', 'Checkpoint', 'checkpoint_meta', 'fit_recipe', 'preset',
-           'run_hparams', 'tokens_per_byte', 'dist_env', 'init_distributed', 'shard_rows', 'DataParallel', 'FailAt',
+           'History', 'valid_loss', 'Curve', 'Checkpoint', 'checkpoint_meta', 'fit_recipe', 'preset', 'run_hparams',
+           'tokens_per_byte', 'dist_env', 'init_distributed', 'shard_rows', 'DataParallel', 'FailAt',
            'tokenizer_fingerprint', 'sample_indices', 'sample_functions', 'sample_texts', 'token_cache', 'CachedSplit',
            'CachedLMLoader', 'cached_lm_dataloaders', 'CachedCausalLoader', 'CachedMaskedExamples',
            'CachedMaskedLoader', 'cached_transformer_dls', 'tokenizer_texts', 'check_run_args', 'train_plan',
@@ -88,7 +88,7 @@ def bare_model(model):
     "`model` itself, or the module inside a `DistributedDataParallel` / `DataParallel` wrapper."
     return model.module if isinstance(model, (DistributedDataParallel, nn.DataParallel)) else model
 
-# %% ../nbs/05_train.ipynb #fdbfa180
+# %% ../nbs/05_train.ipynb #428e58e2
 def save_checkpoint(learn, path, meta:dict):
     "Save weights, optimizer and RNG state of `learn` with `meta` (json-able) to one safetensors file, atomically."
     path = Path(path)
@@ -97,8 +97,7 @@ def save_checkpoint(learn, path, meta:dict):
     rt, rj = capture_rng(learn)
     t = {**_dedup_shared(t), **ot, **rt}
     md = dict(meta=json.dumps(meta), opt=json.dumps(oj), rng=json.dumps(rj))
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    save_file(t, tmp, metadata=md); os.replace(tmp, path)
+    with atomic_path(path) as tmp: save_file(t, tmp, metadata=md)
 
 def _dedup_shared(t):
     "Clone every tensor so tied weights are stored twice rather than refused by safetensors."
@@ -126,18 +125,6 @@ def load_checkpoint(learn, path) -> dict:
         learn.opt.load_state_dict(dict(state=state, hypers=oj['hypers']))
     restore_rng(learn, t, json.loads(md['rng']))
     return json.loads(md['meta'])
-
-# %% ../nbs/05_train.ipynb #6338b1e4
-def token_accuracy(ignore_ids=(), unk_id=None):
-    "A fastai metric: next-token accuracy, ignoring targets in `ignore_ids` (and -100), counting `unk_id` targets wrong."
-    ignore = torch.tensor(sorted(set(ignore_ids) | {-100}), dtype=torch.long)
-    def accuracy(inp, targ):
-        pred, targ = inp.argmax(dim=-1).view(-1), targ.view(-1)
-        keep = ~torch.isin(targ, ignore.to(targ.device))
-        ok = (pred == targ) & keep
-        if unk_id is not None: ok &= targ != unk_id
-        return ok.sum().float() / keep.sum().clamp(min=1)
-    return accuracy
 
 # %% ../nbs/05_train.ipynb #288a5a79
 class History(Callback):
@@ -607,7 +594,7 @@ def _awd_run_config(run, arch:str, tok) -> dict:
     if c.get('vocab_size') != tok.vocab_size: raise RunError(f"--pretrained {run}: {c.get('vocab_size')} tokens in {Path(run)/MODEL_CONFIG}, the tokenizer has {tok.vocab_size}")
     return c
 
-# %% ../nbs/05_train.ipynb #1ef02462
+# %% ../nbs/05_train.ipynb #782732dc
 from fastai.callback.training import GradientAccumulation
 
 def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None, precision='fp32', micro_bs=None, mask_p=None):
@@ -620,7 +607,7 @@ def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult
     run = pretrained if pretrained and run_layout(pretrained) == 'run' else None  # fine-tuning a finished codelm run
     mc = _awd_run_config(run, arch, tok) if run else None
     sz = dict(awd_sizes(p, tok.kind), **{k: mc['config'][k] for k in ('emb_sz', 'n_hid', 'n_layers')}) if run else awd_sizes(p, tok.kind)
-    learn = awd_lm_learner(dls, arch, size=sz, pretrained=False if run else pretrained, drop_mult=drop_mult, metrics=[token_accuracy(specials, tok.unk_id)],
+    learn = awd_lm_learner(dls, arch, size=sz, pretrained=False if run else pretrained, drop_mult=drop_mult, metrics=[TokenAccuracy(specials, tok.unk_id)],
                            config={k: v for k, v in mc['config'].items() if k not in sz} if run else None, path=tempfile.mkdtemp(prefix='codelm_'))
     if run: load_weights(learn.model, Path(run)/WEIGHTS); learn.freeze()
     if precision != 'fp32': learn.add_cb(Precision(precision))

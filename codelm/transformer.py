@@ -23,8 +23,9 @@ __all__ = ['TRANSFORMER_ARCHS', 'CAUSAL_ARCHS', 'MASKED_ARCHS', 'TRANSFORMER_PRE
            'TransformerError', 'check_arch', 'transformer_sizes', 'transformer_config', 'max_context',
            'load_pretrained', 'check_tokenizer', 'transformer_model', 'TransformerLM', 'layer_groups',
            'transformer_splitter', 'split_texts', 'CausalLMLoader', 'masked_examples', 'pad_batch', 'mask_tokens',
-           'MaskedLMLoader', 'LMLoss', 'TokenAccuracy', 'lm_split_loaders', 'transformer_dls', 'lm_tokens_per_byte',
-           'resolve_precision', 'Precision', 'transformer_learner', 'save_transformer', 'load_transformer']
+           'MaskedLMLoader', 'LMLoss', 'token_hits', 'TokenAccuracy', 'lm_split_loaders', 'transformer_dls',
+           'lm_tokens_per_byte', 'resolve_precision', 'Precision', 'transformer_learner', 'save_transformer',
+           'load_transformer']
 
 # %% ../nbs/04_transformer.ipynb #c8bd18b9
 TRANSFORMER_ARCHS = ('gpt2', 'bert', 'roberta')
@@ -299,19 +300,24 @@ class LMLoss:
         if self.reduction == 'none': return l.view(targ.shape)
         return l.sum() / (targ != -100).sum().clamp(min=1) if self.reduction == 'mean' else l.sum()
 
-# %% ../nbs/04_transformer.ipynb #21ab9c87
+# %% ../nbs/04_transformer.ipynb #2a9e67a3
+def token_hits(pred:torch.Tensor, targets, special_ids=(), unk_id=None) -> tuple[int, int]:
+    "(correct, counted) predictions `pred` (logits [..., V], or ids shaped as `targets`): targets in `special_ids` or -100 not counted, `unk_id` targets wrong."
+    t = torch.as_tensor(targets if isinstance(targets, torch.Tensor) else list(targets), dtype=torch.long, device=pred.device)
+    keep = ~torch.isin(t, torch.tensor(sorted(set(special_ids) | {-100}), dtype=torch.long, device=t.device))
+    ok = ((pred.argmax(-1) if pred.dim() == t.dim() + 1 else pred) == t) & keep
+    if unk_id is not None: ok &= t != unk_id
+    return int(ok.sum()), int(keep.sum())
+
+# %% ../nbs/04_transformer.ipynb #732977fa
 class TokenAccuracy(Metric):
-    "Token accuracy over targets that are not -100 nor in `ignore_ids`; `unk_id` targets count wrong."
-    def __init__(self, ignore_ids=(), unk_id:int=None):
-        self.ignore, self.unk_id = torch.tensor(sorted(set(ignore_ids) | {-100}), dtype=torch.long), unk_id
+    "Token accuracy over targets that are not -100 nor in `ignore_ids`; `unk_id` targets count wrong (counts summed exactly over batches)."
+    def __init__(self, ignore_ids=(), unk_id:int=None): self.ignore, self.unk_id = tuple(ignore_ids), unk_id
     def reset(self): self.ok, self.n = 0, 0
     def accumulate(self, learn): self.add(learn.pred, learn.yb[0])
     def add(self, pred, targ):
         "Count the hits of logits `pred` on `targ`."
-        keep = ~torch.isin(targ, self.ignore.to(targ.device))
-        ok = (pred.argmax(-1) == targ) & keep
-        if self.unk_id is not None: ok &= targ != self.unk_id
-        self.ok += int(ok.sum()); self.n += int(keep.sum())
+        ok, n = token_hits(pred, targ, self.ignore, self.unk_id); self.ok += ok; self.n += n
     @property
     def value(self): return self.ok / self.n if self.n else None
     @property
