@@ -8,8 +8,10 @@ bits per byte as a JSON line (the experiment behind the `cpu` preset's AWD sizes
 It trains with `codelm.train.train_run` on the preset's budget, sample and schedule (corpus and tokenizers under --work,
 built if missing), with AWD sizes (--emb/--hid/--layers), transformer sizes (--tf, JSON), one-cycle's momenta, weight
 decay, warm-up share, gradient clipping and the AR/TAR penalties (--alpha/--beta) patched in. The last line is one
-JSON object: the run's settings, its validation bits per byte (`bpb`), accuracy, training seconds and parameters; with
---baseline BPB it adds ratio = baseline / bpb (above 1: better than the baseline)."""
+JSON object: the run's settings, its validation bits per byte (`bpb`), accuracy, training seconds and parameters (the rows
+of bench/results/sizes_cpu.jsonl). Unless --no-baseline, the preset's own setting of the same model is trained first, side
+by side on the same budget and sample, and the last line is the figure: {"bench", "value" (the run's validation bits per
+byte, or masked accuracy), "unit", "baseline" (the preset's), "ratio"} with ratio above 1 when the run is better."""
 import argparse, json, os, shutil, sys, time
 from pathlib import Path
 sys.path = [p for p in sys.path if Path(p or '.').resolve() != Path(__file__).resolve().parent]
@@ -25,7 +27,8 @@ def main():
     ap.add_argument('--lr', type=float); ap.add_argument('--bs', type=int); ap.add_argument('--seq', type=int); ap.add_argument('--budget', type=float)
     ap.add_argument('--moms', help='one-cycle momenta, e.g. 0.8,0.7,0.8'); ap.add_argument('--wd', type=float); ap.add_argument('--pct', type=float)
     ap.add_argument('--clip', type=float); ap.add_argument('--alpha', type=float); ap.add_argument('--beta', type=float)
-    ap.add_argument('--baseline', type=float, help='a validation bits per byte to compare with (ratio = baseline / bpb)')
+    ap.add_argument('--corpus', help='an existing corpus directory (default: the embedded corpus, built under --work)')
+    ap.add_argument('--no-baseline', action='store_true', help="do not train the preset's own setting beside the run")
     a = ap.parse_args()
     import codelm.awd as awd, codelm.train as tr, codelm.transformer as tf
     from codelm.data import build_corpus
@@ -33,6 +36,19 @@ def main():
     from fastai.learner import Learner
     from fastai.callback.rnn import RNNRegularizer
     from fastai.callback.training import GradientClip
+    work = Path(a.work); corpus, toks = Path(a.corpus or work/'corpus'), work/'tokenizers'
+    if not (corpus/'stats.json').exists(): build_corpus('stdlib', corpus, quiet=True)
+    if not toks.exists(): train_tokenizers(corpus, out=toks, preset=a.preset, quiet=True)
+    def train(name):
+        out = work/'runs'/name; shutil.rmtree(out, ignore_errors=True); t = time.time()
+        cfg = tr.train_run(a.arch, a.tok, corpus, out, a.preset, tokenizers_dir=toks, quiet=True, bs=a.bs, lr=a.lr, seq_len=a.seq, budget_mb=a.budget)
+        f = cfg['final']
+        return dict(valid_loss=f.get('valid_loss'), acc=f.get('accuracy'), bpb=f.get('bpb'), train_s=cfg['train_seconds'], wall=round(time.time() - t, 1), params=cfg['params'])
+    patched = [k for k in ('emb', 'hid', 'layers', 'tf', 'moms', 'wd', 'pct', 'clip', 'alpha', 'beta', 'lr', 'bs', 'seq') if getattr(a, k) is not None]
+    base = None
+    if patched and not a.no_baseline:  # the preset's own setting first, before anything is patched (rates, batch and context as given)
+        lr_, bs_, seq_ = a.lr, a.bs, a.seq; a.lr = a.bs = a.seq = None
+        base = train(f'{a.name}-baseline'); a.lr, a.bs, a.seq = lr_, bs_, seq_
     if a.emb or a.hid or a.layers:
         s = awd.AWD_SIZES[a.preset]
         awd.AWD_SIZES[a.preset] = dict(s, emb_sz=a.emb or s['emb_sz'], n_hid=a.hid or s['n_hid'], n_layers=a.layers or s['n_layers'])
@@ -49,16 +65,12 @@ def main():
                 if a.beta is not None: cb.beta = a.beta
         return orig(self, n, lr, *args, **kw)
     Learner.fit_one_cycle = fit_one_cycle
-    work = Path(a.work); corpus, toks = work/'corpus', work/'tokenizers'
-    if not (corpus/'stats.json').exists(): build_corpus('stdlib', corpus, quiet=True)
-    if not toks.exists(): train_tokenizers(corpus, out=toks, preset=a.preset, quiet=True)
-    out = work/'runs'/a.name; shutil.rmtree(out, ignore_errors=True)
-    t = time.time()
-    cfg = tr.train_run(a.arch, a.tok, corpus, out, a.preset, tokenizers_dir=toks, quiet=True, bs=a.bs, lr=a.lr, seq_len=a.seq, budget_mb=a.budget)
-    f = cfg['final']
-    r = dict(name=a.name, args={k: v for k, v in vars(a).items() if v is not None and k not in ('name', 'work', 'baseline')}, bpb=f.get('bpb'),
-             valid_loss=f.get('valid_loss'), acc=f.get('accuracy'), train_s=cfg['train_seconds'], wall=round(time.time() - t, 1), params=cfg['params'])
-    if a.baseline and f.get('bpb'): r.update(bench=f'sizes/{a.name}', value=f['bpb'], unit='bits/byte (valid)', baseline=a.baseline, ratio=a.baseline / f['bpb'])
+    r = dict(name=a.name, args={k: v for k, v in vars(a).items() if v is not None and k not in ('name', 'work', 'corpus', 'no_baseline')}, **train(a.name))
     print(json.dumps(r), flush=True)
+    if base is not None:
+        masked = r['bpb'] is None
+        v, b = (r['acc'], base['acc']) if masked else (r['bpb'], base['bpb'])
+        print(json.dumps(dict(bench=f'sizes/{a.name}', value=v, unit='masked accuracy (valid)' if masked else 'bits/byte (valid)', baseline=b,
+                              ratio=(v / b) if masked else (b / v), seconds=r['train_s'], baseline_seconds=base['train_s'])), flush=True)
 
 if __name__ == '__main__': main()
