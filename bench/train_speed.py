@@ -109,16 +109,22 @@ if awd:
         return dls
     def awd_forward(m, x, y):
         return torch.nn.functional.cross_entropy(m(x)[0].reshape(-1, len(tok.vocab)), y.reshape(-1))
+    from codelm.awd import awd_sizes
+    # every AWD size the preset uses: its default (the char models) and each tokenizer kind's own (AWD_KIND_SIZES)
+    shapes = {}
+    for kind in (None, 'word', 'unigram', 'bpe', 'char'): shapes.setdefault(tuple(awd_sizes(args.preset, kind).items()), kind)
     for arch in awd:
-        s = AWD_SIZES[args.preset]
-        fa = pl = 0
-        for r in range(args.rounds):
-            learn = awd_lm_learner(awd_dls(r), arch, args.preset)
-            fa = max(fa, fastai_speed(learn, None))
-            base = awd_lm_learner(awd_dls(r), arch, args.preset)
-            base.model.reset()
-            pl = max(pl, plain_speed(base.model, base.dls.train, None, awd_forward))
-        lines.append(report(arch, n_params(learn.model), fa, pl,
-                            f"emb {s['emb_sz']}, hidden {s['n_hid']}, {s['n_layers']} layers, bptt {sl}, bs {bs}, vocab {len(tok.vocab)}"))
+        for items, kind in shapes.items():
+            s = dict(items)
+            fa = pl = 0
+            for r in range(args.rounds):
+                learn = awd_lm_learner(awd_dls(r), arch, s)
+                fa = max(fa, fastai_speed(learn, None))
+                base = awd_lm_learner(awd_dls(r), arch, s)
+                base.model.reset()
+                pl = max(pl, plain_speed(base.model, base.dls.train, None, awd_forward))
+            lines.append(report(arch if kind is None else f"{arch}_{s['emb_sz']}x{s['n_layers']}", n_params(learn.model), fa, pl,
+                                f"emb {s['emb_sz']}, hidden {s['n_hid']}, {s['n_layers']} layers, bptt {sl}, bs {bs}, vocab {len(tok.vocab)}"
+                                + ('' if kind is None else f" (the {args.preset} preset's size for {', '.join(k for k in ('word', 'unigram', 'bpe') if awd_sizes(args.preset, k) == s)})")))
 
 for l in lines: print(json.dumps(l))
