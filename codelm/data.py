@@ -673,7 +673,7 @@ def _up_to_date(out:Path, fp:str, file_timeout) -> dict|None:
         except OSError: return None
     return old
 
-# %% ../nbs/00_data.ipynb #e41fe11d
+# %% ../nbs/00_data.ipynb #bc748892
 def _pid_alive(pid:int) -> bool:
     "True if process `pid` exists (or might: off POSIX, always)."
     if os.name != 'posix': return True
@@ -688,11 +688,6 @@ def _remove_stale(out:Path):
         if not m or _pid_alive(int(m[1])): continue
         if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
         else: p.unlink(missing_ok=True)
-
-@contextmanager
-def _dir_lock(d:Path):
-    "An exclusive lock on directory `d`, waited for, while a build moves into place (`dir_lock`, the lock runs use too)."
-    with dir_lock(d): yield
 
 @contextmanager
 def _sigterm_exits():
@@ -712,7 +707,7 @@ def _check_limits(max_file_bytes, file_timeout):
     if not ok: raise CorpusError(f"--file-timeout {file_timeout:g}: expected a positive number of seconds (default {FILE_TIMEOUT:g})"
                                  if isinstance(file_timeout, (int, float)) else f"--file-timeout {file_timeout!r}: expected a positive number of seconds")
 
-# %% ../nbs/00_data.ipynb #ef9da6a8
+# %% ../nbs/00_data.ipynb #0da79e79
 def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, language='python', remove_comments=True,
                  remove_docstrings=True, autopep8=True, aggressive=1, limit=None, strict=False, workers=None,
                  exclude_tests=True, force=False, quiet=False, max_file_bytes:int=MAX_FILE_BYTES, file_timeout:float=FILE_TIMEOUT) -> dict:
@@ -750,7 +745,7 @@ def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, languag
                          files={s: _digest(stage/f'{s}.jsonl.gz') for s in SPLITS},
                          build=dict(seconds=round(time.time() - t0, 2), workers=workers, cached_files=counts.get('cached_files', 0)))
             atomic_write(stage/'stats.json', json.dumps(stats, indent=2))
-            with _dir_lock(out):  # the splits, then stats.json that names them: a crash in between leaves a corpus that is not up to date
+            with dir_lock(out):  # waited for; the splits, then stats.json that names them: a crash in between leaves a corpus that is not up to date
                 for s in SPLITS: os.replace(stage/f'{s}.jsonl.gz', out/f'{s}.jsonl.gz')
                 os.replace(stage/'stats.json', out/'stats.json')
     finally:

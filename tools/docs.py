@@ -14,7 +14,7 @@ What it writes:
   the `cpu` registry) among them.
 
 Where Quarto is installed, `nbdev-docs` builds nbdev's own site from the same notebooks (see the README)."""
-import argparse, html, importlib, inspect, json, re, shutil, sys, uuid
+import argparse, html, importlib, inspect, json, re, shutil, uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,11 +35,6 @@ def modules() -> list:
     "The modules of codelm that export names (`__all__`), in the order of their notebooks."
     import codelm._modidx as mi
     return [n for n in sorted(mi.d['syms']) if getattr(importlib.import_module(n), '__all__', None)]
-
-def _title(nb) -> str:
-    for c in json.loads(Path(nb).read_text())['cells']:
-        if c['cell_type'] == 'markdown' and (m := re.search(r'^#\s+(.+)$', _j(c['source']), re.M)): return m.group(1).strip()
-    return Path(nb).stem
 
 def _nav(pages, mods, up='') -> str:
     nb_links = ' '.join(f'<a href="{up}{p.stem}.html">{html.escape(p.stem)}</a>' for p in pages if p.stem != 'index')
