@@ -47,7 +47,7 @@ def _plotly_html(fig) -> str:
     return (f'<div id="{i}" class="plotly-figure"></div><script>Plotly.newPlot("{i}", {json.dumps(fig.get("data", []))}, '
             f'{json.dumps(fig.get("layout", {}))}, {{"responsive": true}});</script>')
 
-def notebook_page(nb, nav) -> str:
+def notebook_page(nb, nav, exporter=None) -> str:
     "The HTML of notebook `nb` with its outputs; plotly figures draw from their JSON with the site's plotly.min.js."
     import nbformat
     from nbconvert import HTMLExporter
@@ -56,7 +56,7 @@ def notebook_page(nb, nav) -> str:
         for o in c.get('outputs', []):
             if PLOTLY_MIME in o.get('data', {}): o['data'] = {'text/html': _plotly_html(o['data'][PLOTLY_MIME])}
         c['outputs'] = [o for o in c.get('outputs', []) if o.get('output_type') not in ('display_data', 'execute_result') or o.get('data')]
-    body, _ = HTMLExporter(template_name='lab').from_notebook_node(node)
+    body, _ = (exporter or HTMLExporter(template_name='lab')).from_notebook_node(node)
     head = f'<script src="plotly.min.js"></script><style>{CSS}</style>'
     body = body.replace('</head>', head + '</head>', 1)
     return re.sub(r'(<body[^>]*>)', lambda m: m.group(1) + nav, body, count=1)
@@ -109,10 +109,12 @@ def build(out=ROOT/'_docs', nbs=ROOT/'nbs', report=ROOT/'reports'/'index.html') 
     pages, mods = notebooks(nbs), modules()
     import plotly
     shutil.copy(Path(plotly.__file__).parent/'package_data'/'plotly.min.js', out/'plotly.min.js')
-    for nb in pages: (out/f'{nb.stem}.html').write_text(notebook_page(nb, _nav(pages, mods)))
-    for m in mods: (out/'api'/f'{m}.html').write_text(api_page(m, _nav(pages, mods, '../')))
+    from nbconvert import HTMLExporter
+    exporter, nav, api_nav = HTMLExporter(template_name='lab'), _nav(pages, mods), _nav(pages, mods, '../')  # built once for every page
+    for nb in pages: (out/f'{nb.stem}.html').write_text(notebook_page(nb, nav, exporter))
+    for m in mods: (out/'api'/f'{m}.html').write_text(api_page(m, api_nav))
     if Path(report).exists(): shutil.copy(report, out/'report.html')
-    else: (out/'report.html').write_text(f'<!doctype html><html><head><meta charset="utf-8"><style>{CSS}</style></head><body>{_nav(pages, mods)}'
+    else: (out/'report.html').write_text(f'<!doctype html><html><head><meta charset="utf-8"><style>{CSS}</style></head><body>{nav}'
                                          '<h1>The report</h1><p>Not built here yet: <code>make run</code> writes it (reports/index.html), '
                                          'and <code>make docs</code> copies it to this page.</p></body></html>')
     shot = Path(nbs)/'images'/'explorer.png'
