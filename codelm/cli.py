@@ -16,6 +16,7 @@ from .rundir import *
 from .train import *
 from .inference import *
 from .evaluate import *
+from .sandbox import *
 from .humaneval import *
 from .experiment import *
 from .explore import *

@@ -85,3 +85,13 @@ def test_setup_names_no_package_index(tmp_path):
     assert r.returncode == 0 and torch == ['-m pip install -q torch==2.13.0+cpu --extra-index-url file:///some/index'], torch
     r, _ = setup('', 1)
     assert r.returncode == 1 and 'set CODELM_TORCH_INDEX' in r.stderr, r.stderr
+
+def test_no_import_runs_back_up_the_flow():
+    "Each module imports only modules whose notebooks come before its own (issue 22, point 7): the flow runs one way."
+    root = Path(__file__).parent.parent
+    order = {m.group(1): nb.stem for nb in sorted((root/'nbs').glob('[0-9]*.ipynb')) if (m := re.search(r'default_exp (\w+)', nb.read_text()))}
+    assert {'data', 'sandbox', 'humaneval', 'cli'} <= set(order), order
+    pat = re.compile(r'^\s*(?:from (?:codelm)?\.(\w+) import|from codelm import (\w+)|import codelm\.(\w+))', re.M)
+    up = [(mod, dep) for mod, nb in order.items() for m in pat.finditer((root/'codelm'/f'{mod}.py').read_text())
+          if (dep := next(g for g in m.groups() if g)) in order and order[dep] >= nb and dep != mod]
+    assert not up, f'imports that run back up the flow (module -> module it imports): {up}'

@@ -1,4 +1,4 @@
-"""Hostile samples in the HumanEval sandbox (codelm.humaneval): each ends as a failure or a timeout within its limit,
+"""Hostile samples in the sandbox (codelm.sandbox, as HumanEval uses it): each ends as a failure or a timeout within its limit,
 nothing outside its temporary directory changes, and the evaluator carries on. Also the sanity checks on all 164
 problems and the `codelm humaneval --samples` command end to end.
 
@@ -7,8 +7,9 @@ import json, os, shutil, signal, socket, subprocess, sys, tempfile, time
 from dataclasses import replace
 from pathlib import Path
 import pytest
-import codelm.humaneval as he
-from codelm.humaneval import SandboxConfig, run_sandboxed, sandbox_probe, build_program, load_problems, evaluate_samples, write_jsonl
+import codelm.sandbox as sb
+from codelm.sandbox import SandboxConfig, run_sandboxed, sandbox_probe
+from codelm.humaneval import build_program, load_problems, evaluate_samples, write_jsonl
 
 CFG = SandboxConfig(timeout=2.0)
 ISO = sandbox_probe(CFG)          # what this machine allows, recorded by a trivial run
@@ -45,12 +46,12 @@ def evaluator_carries_on():
         while (left := sandbox_pids()) and time.monotonic() - t < 2: time.sleep(0.05)
         assert not left, f'sandbox processes left running: {left}'
     assert run_sandboxed('print("still here")', CFG)['passed']
-    if he._WORK_BASE: assert os.listdir(he._WORK_BASE) == [], 'a work dir was left behind'
+    if sb._WORK_BASE: assert os.listdir(sb._WORK_BASE) == [], 'a work dir was left behind'
 
 def test_isolation_is_recorded():
     assert {'netns', 'mountns', 'pidns', 'readonly_root', 'private_tmp', 'uid'} <= set(ISO)
     if ROOT: assert ISO['uid'] != 0 and ISO['user'] == CFG.user
-    print(he.format_isolation(ISO))
+    print(sb.format_isolation(ISO))
 
 def test_infinite_loop_times_out():
     r = hostile('while True: pass')
