@@ -88,7 +88,7 @@ def test_truncated_shard_is_counted_with_file_and_line(tmp_path):
     n = st['splits']['train']['functions']
     assert 0 < n < 30  # the records before the damage are kept
     assert st['skipped'] == dict(damaged_file=dict(count=1, examples=[
-        f'{tr}:{n + 1}: EOFError: Compressed file ended before the end-of-stream marker was reached']))
+        f'{tr}:{n + 1}: the gzip stream ends early (a truncated file?): EOFError: Compressed file ended before the end-of-stream marker was reached']))
     assert leftovers(tmp_path/'c') == []
 
 def test_failed_rebuild_leaves_the_previous_corpus(tmp_path):

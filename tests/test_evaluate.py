@@ -107,11 +107,11 @@ def test_eval_text_output(runs):
     assert '95% CI' in r.stdout and 'given the same training text' in r.stdout and 'whole train split' in r.stdout and 'no context' in r.stdout
 
 def test_leakage_refused(runs, tmp_path):
-    from codelm.data import sample_corpus, load_split, JsonlGzWriter, SPLITS
+    from codelm.data import sample_corpus, load_split, JsonlWriter, SPLITS
     sc = Path(sample_corpus()); bad = tmp_path/'leaky'; shutil.copytree(sc, bad)
     shutil.rmtree(bad/'baselines', ignore_errors=True)
     recs = load_split(bad, 'train') + load_split(bad, 'test')[:3]
-    with JsonlGzWriter(bad/'train.jsonl.gz') as w:
+    with JsonlWriter(bad/'train.jsonl.gz') as w:
         for x in recs: w.write(x)
     run = tmp_path/'run'; shutil.copytree(runs/'gpt2', run)
     for f in ('metrics.json', 'samples.json'): (run/f).unlink(missing_ok=True)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import codelm.sandbox as sb
 from codelm.sandbox import SandboxConfig, run_sandboxed, sandbox_probe
-from codelm.humaneval import build_program, load_problems, evaluate_samples, write_jsonl
+from codelm.data import write_jsonl
+from codelm.humaneval import build_program, load_problems, evaluate_samples
 
 CFG = SandboxConfig(timeout=2.0)
 ISO = sandbox_probe(CFG)          # what this machine allows, recorded by a trivial run
