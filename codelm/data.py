@@ -21,10 +21,10 @@ __all__ = ['CSN_FIELDS', 'SPLITS', 'CSN_LANGUAGES', 'CODE_VERSION', 'MAX_FILE_BY
            'provenance', 'CorpusError', 'Skips', 'strip_comments', 'split_docstring', 'parse_code', 'parses', 'pep8',
            'CleanOpts', 'clean_code', 'code_tokens', 'docstring_tokens', 'is_empty_function', 'make_record',
            'functions_from_source', 'py_files', 'stdlib_dir', 'unit_of', 'read_source', 'decode_source',
-           'assign_splits', 'normalized_hash', 'Deduper', 'atomic_path', 'dir_lock', 'atomic_write', 'code_bytes',
-           'JsonlWriter', 'write_jsonl', 'jsonl_lines', 'JsonlLineError', 'parse_jsonl_line', 'read_jsonl',
-           'read_split', 'load_split', 'load_stats', 'normalize_fields', 'csn_shards', 'FileTimeout', 'time_limit',
-           'build_corpus', 'format_stats', 'cache_dir', 'sample_corpus', 'add_corpus_cli', 'corpus_frame',
+           'assign_splits', 'normalized_hash', 'Deduper', 'atomic_path', 'dir_lock', 'atomic_dir', 'atomic_write',
+           'code_bytes', 'JsonlWriter', 'write_jsonl', 'jsonl_lines', 'JsonlLineError', 'parse_jsonl_line',
+           'read_jsonl', 'read_split', 'load_split', 'load_stats', 'normalize_fields', 'csn_shards', 'FileTimeout',
+           'time_limit', 'build_corpus', 'format_stats', 'cache_dir', 'sample_corpus', 'add_corpus_cli', 'corpus_frame',
            'plot_corpus']
 
 # %% ../nbs/00_data.ipynb #26a89c6f
@@ -326,6 +326,35 @@ def dir_lock(d) -> 'filelock.FileLock':
     from filelock import FileLock
     d = Path(d); d.mkdir(parents=True, exist_ok=True)
     return FileLock(d/'.lock')
+
+# %% ../nbs/00_data.ipynb #65442e9a
+def _pid_alive(pid:int) -> bool:
+    "True if process `pid` exists (or might: off POSIX, always)."
+    if os.name != 'posix': return True
+    try: os.kill(pid, 0); return True
+    except ProcessLookupError: return False
+    except OSError: return True
+
+# %% ../nbs/00_data.ipynb #a9ca8f90
+@contextmanager
+def atomic_dir(path, replace:bool=True):
+    "A temporary directory beside `path` to fill, swapped in for `path` when the block ends (removed if it raises); codelm's one atomic directory write."
+    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    for p in path.parent.glob(f'.{path.name}.*'):  # what killed writers left
+        if (m := re.fullmatch(rf'\.{re.escape(path.name)}\.(\d+)\..*\.(tmp|old)', p.name)) and not _pid_alive(int(m[1])): shutil.rmtree(p, ignore_errors=True)
+    tmp, old = Path(tempfile.mkdtemp(prefix=f'.{path.name}.{os.getpid()}.', suffix='.tmp', dir=path.parent)), None
+    try: yield tmp
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+    try:
+        if path.exists() and not replace: return shutil.rmtree(tmp, ignore_errors=True)
+        if path.exists(): old = tmp.with_name(tmp.name[:-4] + '.old'); os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not path.exists(): os.replace(old, path)  # the previous directory goes back
+        if isinstance(e, OSError) and not replace and path.exists(): return  # made meanwhile by another process
+        raise
+    if old is not None: shutil.rmtree(old, ignore_errors=True)
 
 # %% ../nbs/00_data.ipynb #69da7463
 def atomic_write(path, data:bytes|str):
@@ -697,14 +726,7 @@ def _up_to_date(out:Path, fp:str, file_timeout) -> dict|None:
         except OSError: return None
     return old
 
-# %% ../nbs/00_data.ipynb #bc748892
-def _pid_alive(pid:int) -> bool:
-    "True if process `pid` exists (or might: off POSIX, always)."
-    if os.name != 'posix': return True
-    try: os.kill(pid, 0); return True
-    except ProcessLookupError: return False
-    except OSError: return True
-
+# %% ../nbs/00_data.ipynb #8d0d2c31
 def _remove_stale(out:Path):
     "Remove what builds killed outright left in `out`: their build directories and temporary files, if their process is gone."
     for p in [*out.glob('.build-*'), *out.glob('.*.tmp'), *out.glob('.cache/*/.*.tmp')]:

@@ -10,7 +10,7 @@ import contextlib, csv, io, json, os, shutil, tempfile
 from pathlib import Path
 import safetensors.torch as sft
 from filelock import Timeout
-from .data import atomic_write, atomic_path, dir_lock
+from .data import atomic_write, atomic_path, atomic_dir, dir_lock
 from .tokenization import TOKENIZER_META, TOKENIZER_FILES, load_tokenizer, hub_available
 from .awd import AWD_ARCHS, awd_arch
 from .transformer import TRANSFORMER_ARCHS, CAUSAL_ARCHS, _hf_classes
@@ -250,19 +250,12 @@ def convert_run(run) -> Path:
     if cfg.get('status') != 'finished': raise RunError(f"{run/MODEL_CONFIG}: the run has not finished (status {cfg.get('status')!r}); only finished runs convert")
     for f in (WEIGHTS, f'tokenizer/{TOKENIZER_META}'):
         if not (run/f).exists(): raise RunError(f'{run/f}: missing (the run directory is partial)')
-    new = Path(tempfile.mkdtemp(prefix=f'.{run.name}.convert.', dir=run.parent))
-    old = run.with_name(f'.{run.name}.old.{os.getpid()}')
-    try:
+    with atomic_dir(run) as new:  # built beside the run, then swapped in; the old run goes back if the swap is interrupted
         load_tokenizer(run/'tokenizer').save(new)  # saved anew: the Hugging Face files as this version writes them
         for f in run.iterdir():
             if f.is_file() and f.name not in (MODEL_CONFIG, WEIGHTS, '.lock') and not (new/f.name).exists(): shutil.copy2(f, new/f.name)
         _convert_model(run, new, cfg)
         write_meta(new, {k: v for k, v in cfg.items() if k != 'model'} | dict(converted_from=f'layout 1 ({MODEL_CONFIG} with model.{"hf_config" if cfg["arch"] in TRANSFORMER_ARCHS else "config"})'))
-        os.replace(run, old); os.replace(new, run)
-    except BaseException:
-        if not run.exists() and old.exists(): os.replace(old, run)  # interrupted between the two renames: the old run goes back
-        shutil.rmtree(new, ignore_errors=True); raise
-    shutil.rmtree(old, ignore_errors=True)
     return run
 
 # %% ../nbs/04a_rundir.ipynb #92e0136e

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 from fasttransform import Transform
 from .data import *
-from .data import _pid_alive
 
 # %% auto #0
 __all__ = ['KINDS', 'SP_KINDS', 'HF_KINDS', 'LOSSLESS_KINDS', 'SPECIAL_TOKENS', 'TOKENIZER_META', 'DEFAULT_VOCAB', 'HARD_CASES',
@@ -379,20 +378,7 @@ def save_tokenizer(tok:CodeTokenizer, out) -> Path:
         if not out.is_dir(): raise TokenizerError(f"--out {out}: exists and is not a directory")
         stray = sorted(p.name for p in out.iterdir() if p.name not in TOKENIZER_FILES)
         if stray: raise TokenizerError(f"--out {out}: holds files that are not a tokenizer's ({', '.join(stray[:3])}); pass another directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    for p in out.parent.glob(f'.{out.name}.*'):  # what killed saves left
-        m = re.fullmatch(rf'\.{re.escape(out.name)}\.(\d+)\..*\.(tmp|old)', p.name)
-        if m and not _pid_alive(int(m[1])): shutil.rmtree(p, ignore_errors=True)
-    tmp, old = Path(tempfile.mkdtemp(prefix=f'.{out.name}.{os.getpid()}.', suffix='.tmp', dir=out.parent)), None
-    try:
-        tok.save(tmp)
-        if out.exists(): old = tmp.with_name(tmp.name[:-4] + '.old'); os.replace(out, old)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and not out.exists(): os.replace(old, out)  # the previous tokenizer goes back
-        raise
-    if old is not None: shutil.rmtree(old, ignore_errors=True)
+    with atomic_dir(out) as tmp: tok.save(tmp)
     return out
 
 # %% ../nbs/01_tokenization.ipynb #2fb09396

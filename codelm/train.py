@@ -418,32 +418,30 @@ def token_cache(corpus, split:str, tok, limit:int|None=None, cache=None, chunk:i
     name = re.sub(r'[^\w.-]', '_', tok.name)
     d = Path(cache or cache_dir()/'tokens')/f'{split}-{name}-{key}'
     if (d/'meta.json').exists(): return d
-    tmp = d.with_name(f'.{d.name}.{os.getpid()}.tmp'); tmp.mkdir(parents=True, exist_ok=True)
-    dt, t0 = np.dtype(np.uint16 if tok.vocab_size <= 2**16 else np.uint32), time.perf_counter()
-    n = n_tok = n_bytes = pos = 0
-    with open(tmp/'tokens.bin', 'wb') as ft, open(tmp/'offsets.bin', 'wb') as fo:
-        fo.write(np.zeros(1, np.int64).tobytes())
-        def flush(texts):
-            nonlocal n, n_tok, n_bytes, pos
-            ids = tok.encode_batch(texts)
-            lens = np.array([len(x) + 1 for x in ids], np.int64)
-            ft.write(np.concatenate([np.asarray(x + [tok.eos_id], dtype=dt) for x in ids]).tobytes())
-            fo.write((pos + np.cumsum(lens)).tobytes())
-            n, n_tok, pos = n + len(texts), n_tok + int(lens.sum()) - len(texts), pos + int(lens.sum())
-            n_bytes += sum(len(t.encode('utf-8', 'surrogatepass')) for t in texts)
-        texts, keep = [], set(sample_functions(corpus, split, sample['max_bytes'], sample['seed'])['idx']) if sample else None
-        for i, r in enumerate(read_split(corpus, split)):
-            if limit is not None and n + len(texts) >= limit: break
-            if keep is not None and i not in keep: continue
-            texts.append(r['code'])
-            if len(texts) == chunk: flush(texts); texts = []
-        if texts: flush(texts)
-    if n == 0: shutil.rmtree(tmp, ignore_errors=True); raise RunError(f'--corpus {corpus}: the {split} split has no functions')
-    meta = dict(corpus=str(corpus), corpus_fingerprint=fp, split=split, limit=limit, sample=sample, tokenizer=tok.name, tokenizer_fingerprint=tokenizer_fingerprint(tok),
-                functions=n, tokens=n_tok, bytes=n_bytes, dtype=dt.name, eos_appended=True, seconds=round(time.perf_counter() - t0, 2))
-    atomic_write(tmp/'meta.json', json.dumps(meta, indent=1))
-    try: os.replace(tmp, d)
-    except OSError: shutil.rmtree(tmp, ignore_errors=True)  # another process built it meanwhile
+    with atomic_dir(d, replace=False) as tmp:  # a cache another process built meanwhile wins: it is the same
+        dt, t0 = np.dtype(np.uint16 if tok.vocab_size <= 2**16 else np.uint32), time.perf_counter()
+        n = n_tok = n_bytes = pos = 0
+        with open(tmp/'tokens.bin', 'wb') as ft, open(tmp/'offsets.bin', 'wb') as fo:
+            fo.write(np.zeros(1, np.int64).tobytes())
+            def flush(texts):
+                nonlocal n, n_tok, n_bytes, pos
+                ids = tok.encode_batch(texts)
+                lens = np.array([len(x) + 1 for x in ids], np.int64)
+                ft.write(np.concatenate([np.asarray(x + [tok.eos_id], dtype=dt) for x in ids]).tobytes())
+                fo.write((pos + np.cumsum(lens)).tobytes())
+                n, n_tok, pos = n + len(texts), n_tok + int(lens.sum()) - len(texts), pos + int(lens.sum())
+                n_bytes += sum(len(t.encode('utf-8', 'surrogatepass')) for t in texts)
+            texts, keep = [], set(sample_functions(corpus, split, sample['max_bytes'], sample['seed'])['idx']) if sample else None
+            for i, r in enumerate(read_split(corpus, split)):
+                if limit is not None and n + len(texts) >= limit: break
+                if keep is not None and i not in keep: continue
+                texts.append(r['code'])
+                if len(texts) == chunk: flush(texts); texts = []
+            if texts: flush(texts)
+        if n == 0: raise RunError(f'--corpus {corpus}: the {split} split has no functions')
+        meta = dict(corpus=str(corpus), corpus_fingerprint=fp, split=split, limit=limit, sample=sample, tokenizer=tok.name, tokenizer_fingerprint=tokenizer_fingerprint(tok),
+                    functions=n, tokens=n_tok, bytes=n_bytes, dtype=dt.name, eos_appended=True, seconds=round(time.perf_counter() - t0, 2))
+        atomic_write(tmp/'meta.json', json.dumps(meta, indent=1))
     return d
 
 # %% ../nbs/05_train.ipynb #7ffae1f3
