@@ -17,10 +17,9 @@ from .train import sample_indices
 # %% auto #0
 __all__ = ['BOOTSTRAP', 'BASELINES_VERSION', 'NGRAM_ORDERS', 'LINE_METRIC', 'SYNTAX_STOP', 'DEMO_PROMPTS', 'DEMO_FILLS',
            'PREDATES_BUDGETS', 'bits_per_byte', 'LeakageError', 'check_leakage', 'split_bytes', 'select_test_functions',
-           'bootstrap_bpb', 'xz_conditional_bpb', 'ByteNGram', 'baselines', 'next_logprobs', 'causal_scores',
-           'masked_accuracy', 'line_exact_match', 'line_edit_sim', 'completion_lines', 'line_completion',
-           'syntax_class', 'function_header', 'syntax_validity', 'demo_samples', 'score_functions', 'evaluate_run',
-           'add_evaluate_cli', 'add_eval_cli']
+           'bootstrap_bpb', 'xz_conditional_bpb', 'ByteNGram', 'baselines', 'line_exact_match', 'line_edit_sim',
+           'completion_lines', 'line_completion', 'syntax_class', 'function_header', 'syntax_validity', 'demo_samples',
+           'score_functions', 'evaluate_run', 'add_evaluate_cli', 'add_eval_cli']
 
 # %% ../nbs/07_evaluate.ipynb #6a116160
 def bits_per_byte(bits:float, n_bytes:int) -> float:
@@ -163,104 +162,13 @@ def baselines(corpus, order:int=5, test_idx=None, train_sample:dict|None=None, l
         except OSError as e: warnings.warn(f'{cf}: baselines not cached ({e})')
     return res
 
-# %% ../nbs/07_evaluate.ipynb #cd53553a
+# %% ../nbs/07_evaluate.ipynb #d6697b43
 from .inference import *
 from .rundir import read_meta, write_result
-from .transformer import mask_tokens, masked_examples, pad_batch
 import torch
-
-# %% ../nbs/07_evaluate.ipynb #2800f01b
-@torch.no_grad()
-def next_logprobs(lm, ids:list[int]) -> torch.Tensor:
-    "Log-probabilities [len(ids)-1, V] of each next token of `ids` under a causal `lm` (AWD or transformer)."
-    x = torch.tensor(ids, device=lm.device)
-    if isinstance(lm, AwdLM):
-        lm.model.reset()
-        out = [lm._logits(x[None, i:i + lm.chunk])[0] for i in range(0, len(x) - 1, lm.chunk)]
-        return torch.cat(out)[:len(x) - 1].float().log_softmax(-1).cpu()
-    if isinstance(lm, TransformerCausalLM):
-        res, done, L = [], 1, len(x)
-        while done < L:
-            end = min(L, lm.context if done == 1 else done + min(lm.stride, lm.context - 1)); begin = max(0, end - lm.context)
-            res.append(lm.hf(input_ids=x[None, begin:end]).logits[0, done - 1 - begin:end - 1 - begin].float().log_softmax(-1)); done = end
-        return torch.cat(res).cpu()
-    raise TypeError(f'next_logprobs: {type(lm).__name__} is not a causal model (masked models use masked_accuracy)')
-
-# %% ../nbs/07_evaluate.ipynb #0bae2fa9
-def _pick(lg:torch.Tensor, t:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    "Log-probability of the targets `t` under logits `lg` [..., V], and the argmax, without materialising log_softmax."
-    lg = lg.float()
-    return lg.gather(-1, t[..., None])[..., 0] - lg.logsumexp(-1), lg.argmax(-1)
-
-@torch.no_grad()
-def _awd_scores(lm, seqs:list, rows:int=64, step:int=128) -> list:
-    "`causal_scores` for an AWD model: longest first, groups of `rows` with a fresh hidden state, rows leaving the batch as they end."
-    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
-    out, enc = [None] * len(seqs), lm.model[0]
-    for g in range(0, len(order), rows):
-        grp = order[g:g + rows]; L = len(seqs[grp[0]]); lens = torch.tensor([len(seqs[i]) for i in grp])
-        x = pad_batch([seqs[i] for i in grp], lm.start_id).to(lm.device)
-        lp, pr = torch.zeros(len(grp), max(0, L - 1), dtype=torch.float64), torch.zeros(len(grp), max(0, L - 1), dtype=torch.long)
-        enc.bs = len(grp); lm.model.reset()
-        for i in range(0, L - 1, step):
-            n = int((lens - 1 > i).sum())  # rows with a target in this step: a prefix, lengths descend
-            lg = lm._logits(x[:n, i:i + step])[:, :L - 1 - i]
-            a, b = _pick(lg, x[:n, i + 1:i + 1 + lg.shape[1]])
-            lp[:n, i:i + lg.shape[1]], pr[:n, i:i + lg.shape[1]] = a.double().cpu(), b.cpu()
-        for r, i in enumerate(grp): out[i] = (lp[r, :len(seqs[i]) - 1], pr[r, :len(seqs[i]) - 1])
-    lm.model.reset()
-    return out
-
-# %% ../nbs/07_evaluate.ipynb #4863f836
-def _windows(n:int, context:int, stride:int) -> list[tuple[int, int, int]]:
-    "The (begin, end, first target) windows `TransformerCausalLM.score` runs over a sequence of `n` ids."
-    res, done = [], 1
-    while done < n:
-        end = min(n, context if done == 1 else done + min(stride, context - 1)); res.append((max(0, end - context), end, done)); done = end
-    return res
-
-@torch.no_grad()
-def _transformer_scores(lm, seqs:list, max_tokens:int|None=None) -> list:
-    "`causal_scores` for a transformer: every window of every sequence, longest first, about `max_tokens` tokens per forward pass."
-    cpu = lm.device.type == 'cpu'  # on a CPU, batches that stay in cache beat big ones (2048 tokens: twice as fast as 16384)
-    max_tokens = max_tokens or max(lm.context, 2048 if cpu else min(65536, 2**28 // lm.tokenizer.vocab_size))
-    wins = sorted(((i, *w) for i, s in enumerate(seqs) for w in _windows(len(s), lm.context, lm.stride)), key=lambda w: w[1] - w[2])
-    lp = [torch.zeros(max(0, len(s) - 1), dtype=torch.float64) for s in seqs]; pr = [torch.zeros(max(0, len(s) - 1), dtype=torch.long) for s in seqs]
-    k = 0
-    while k < len(wins):
-        L = wins[k][2] - wins[k][1]; batch = wins[k:k + max(1, max_tokens // L)]; k += len(batch)
-        x = pad_batch([seqs[i][b:e] for i, b, e, _ in batch], lm.start_id).to(lm.device)
-        a, p = _pick(lm.hf(input_ids=x).logits[:, :-1], x[:, 1:])
-        a, p = a.double().cpu(), p.cpu()
-        for r, (i, b, e, d) in enumerate(batch): lp[i][d - 1:e - 1], pr[i][d - 1:e - 1] = a[r, d - 1 - b:e - 1 - b], p[r, d - 1 - b:e - 1 - b]
-    return list(zip(lp, pr))
-
-# %% ../nbs/07_evaluate.ipynb #ed116c74
-def causal_scores(lm, seqs:list[list[int]], rows:int=64, step:int=128, max_tokens:int|None=None) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    "For each id sequence (starting with `lm.start_id`): the log-probability (nats) of each next token and the model's argmax there, many sequences per forward pass."
-    if isinstance(lm, AwdLM): return _awd_scores(lm, seqs, rows, min(step, lm.chunk))
-    if isinstance(lm, TransformerCausalLM): return _transformer_scores(lm, seqs, max_tokens)
-    raise TypeError(f'causal_scores: {type(lm).__name__} is not a causal model (masked models use masked_accuracy)')
 
 # %% ../nbs/07_evaluate.ipynb #a958e27f
 from .transformer import token_hits  # codelm's one token accuracy (nbs/04_transformer)
-
-# %% ../nbs/07_evaluate.ipynb #62362e2c
-@torch.no_grad()
-def masked_accuracy(logits_fn, examples:list, special_ids, mask_id:int, vocab_size:int, unk_id=None, pad_id:int=0,
-                    p:float=0.15, seed:int=0, bs:int=16) -> tuple[int, int]:
-    "(correct, counted) argmax predictions of `logits_fn` at the masked positions only of `examples` (1-d id arrays)."
-    g, hit, n = torch.Generator().manual_seed(seed), 0, 0
-    for i in range(0, len(examples), bs):
-        x = pad_batch(examples[i:i + bs], pad_id)
-        inp, labels = mask_tokens(x, set(special_ids) | {pad_id}, mask_id, vocab_size, p=p, gen=g)
-        sel = labels != -100
-        if not sel.any(): continue
-        pred = logits_fn(inp).argmax(-1).cpu()[sel]; t = labels[sel]
-        ok = pred == t
-        if unk_id is not None: ok &= t != unk_id
-        hit, n = hit + int(ok.sum()), n + int(sel.sum())
-    return hit, n
 
 # %% ../nbs/07_evaluate.ipynb #eddd79fe
 def line_exact_match(pred:str, gold:str) -> bool:
@@ -349,30 +257,25 @@ def demo_samples(lm, n:int=5, max_chars:int=80, seed:int=0) -> dict:
     return dict(samples={p: lm.generate(p, n=n, max_new_chars=max_chars, temperature=0.8, stop=['\n\n'], seed=seed) for p in DEMO_PROMPTS},
                 fills={t: lm.fill_mask(t, k=n) for t in DEMO_FILLS})
 
-# %% ../nbs/07_evaluate.ipynb #e2be2a03
-def score_functions(lm, codes:list[str], seed:int=0, rows:int=64) -> dict:
+# %% ../nbs/07_evaluate.ipynb #8f4b685a
+def score_functions(lm, codes:list[str], seed:int=0) -> dict:
     "Bits per byte (sum of bits / sum of bytes) with its bootstrap interval, bits per token, token or masked accuracy and unknown-byte share over `codes`."
     tok = lm.tokenizer; t0 = time.time()
     spans = [tok.token_spans(c) for c in codes]
     nb = [len(c.encode('utf-8')) for c in codes]; n_bytes, n_tok = sum(nb), sum(len(ids) for ids, _ in spans)
     unk = 0 if tok.unk_id is None else sum(len(c[a:e].encode('utf-8')) for c, (ids, sp) in zip(codes, spans) for i, (a, e) in zip(ids, sp) if i == tok.unk_id)
-    if lm.family == 'masked':
-        fbits = [lm.score(c).bits for c in codes]
-        examples = masked_examples([ids for ids, _ in spans], lm.max_len, tok.bos_id, tok.eos_id)
-        hit, cnt = masked_accuracy(lm._logits, examples, tok.special_ids, tok.mask_id, tok.vocab_size, tok.unk_id,
-                                   tok.pad_id if tok.pad_id is not None else 0, seed=seed)
-    else:
-        res = causal_scores(lm, [[lm.start_id] + list(ids) for ids, _ in spans], rows=rows)
-        fbits = [float(-lp.sum()) / math.log(2) for lp, _ in res]
-        hit, cnt = token_hits(torch.cat([p for _, p in res]), [t for ids, _ in spans for t in ids], tok.special_ids, tok.unk_id)
+    seqs = [[lm.start_id] + list(ids) for ids, _ in spans]
+    res = lm.next_logprobs(seqs)
+    fbits = [float(-lp.sum()) / math.log(2) for lp, _ in res]
+    hit, cnt = lm.hits(seqs, res, seed=seed)
     bits = sum(fbits); acc = round(hit / cnt, 4) if cnt else None
     return dict(functions=len(codes), bytes=n_bytes, tokens=n_tok, bits=round(bits, 3), bpb=round(bits_per_byte(bits, n_bytes), 4),
-                bpb_ci=bootstrap_bpb(fbits, nb, **BOOTSTRAP), bits_per_token=round(bits / max(1, n_tok), 4), bpb_kind='pll' if lm.family == 'masked' else 'exact',
+                bpb_ci=bootstrap_bpb(fbits, nb, **BOOTSTRAP), bits_per_token=round(bits / max(1, n_tok), 4), bpb_kind='pll' if lm.pseudo else 'exact',
                 bpb_lower_bound=not tok.lossless, unk_byte_share=round(unk / n_bytes, 5),
-                token_accuracy=acc if lm.family == 'causal' else None, masked_accuracy=acc if lm.family == 'masked' else None,
+                token_accuracy=acc if lm.accuracy == 'token' else None, masked_accuracy=acc if lm.accuracy == 'masked' else None,
                 accuracy_targets=cnt, scoring_seconds=round(time.time() - t0, 2), function_bits=[round(b, 3) for b in fbits], function_bytes=nb)
 
-# %% ../nbs/07_evaluate.ipynb #6df6d096
+# %% ../nbs/07_evaluate.ipynb #387fd29e
 PREDATES_BUDGETS = 'whole split (run predates budgets)'
 
 def _run_train_sample(cfg:dict, same_corpus:bool) -> tuple[dict|None, str|None]:
@@ -395,7 +298,7 @@ def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=4
     t0 = time.time(); lm = load_lm(run, device=device)
     every = [r['code'] for r in read_split(corpus, 'test')]
     if not every: raise CorpusError(f'{corpus}/test.jsonl.gz: no functions to evaluate')
-    sel = select_test_functions(len(every), limit, masked_sample if lm.family == 'masked' else None, seed)
+    sel = select_test_functions(len(every), limit, masked_sample if lm.pseudo else None, seed)
     codes = [every[i] for i in sel['idx']]
     sc = score_functions(lm, codes, seed=seed)
     for k in ('function_bits', 'function_bytes'): sc.pop(k)
@@ -454,7 +357,7 @@ def _baselines_cmd(a):
     print(json.dumps(b, indent=2) if a.json else f"{a.corpus}: {b['test_functions']} test functions, {b['test_bytes']:,} bytes\n" + _baselines_text(b))
     return 0
 
-# %% ../nbs/07_evaluate.ipynb #5ba95ea7
+# %% ../nbs/07_evaluate.ipynb #af35d18d
 def add_eval_cli(sub):
     "The `codelm eval` subcommand."
     p = sub.add_parser('eval', help='evaluate a run on the test split: bits per byte, accuracy, completion, syntax, baselines',
@@ -476,12 +379,12 @@ def _eval_cmd(a):
     if a.masked_sample < 0: raise CorpusError(f'--masked-sample {a.masked_sample}: expected 0 (all) or a positive number of functions')
     r = evaluate_run(a.run, corpus=a.corpus, limit=a.limit, masked_sample=a.masked_sample or None, lines=a.lines, headers=a.headers, seed=a.seed)
     if a.json: print(json.dumps(r, indent=2)); return 0
-    acc = r['token_accuracy'] if r['family'] == 'causal' else r['masked_accuracy']
+    kind = 'masked' if r['masked_accuracy'] is not None else 'token'; acc = r[f'{kind}_accuracy']
     lc, sx, b, ci = r['line_completion'], r['syntax'], r['baselines'], r['bpb_ci']
     which = dict(all='all', first='the first', seeded=f"a sample, seed {r['sample_seed']}")[r['sample']]
     print(f"{r['run']}: {r['scored_functions']} of {r['split_functions']} test functions ({which}), {r['bytes']:,} bytes -> {Path(a.run)/'metrics.json'}\n"
           f"  bits/byte        {r['bpb']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}] ({r['bpb_kind']}{', lower bound: %.2f%% of bytes unknown' % (100 * r['unk_byte_share']) if r['bpb_lower_bound'] else ''})\n"
-          f"  {'token' if r['family'] == 'causal' else 'masked'} accuracy   {acc:.3f}\n"
+          f"  {kind} accuracy   {acc:.3f}\n"
           f"  line completion  EM {lc['em']:.1f}%  ES {lc['es']:.1f} ({lc['lines']} lines, CodeXGLUE's definitions)\n"
           f"  syntax           valid {sx['valid_rate']:.0%}  incomplete {sx['incomplete_rate']:.0%}  invalid {sx['invalid_rate']:.0%} ({sx['samples']} samples)\n"
           f"  baselines on the same {b['test_functions']} functions ({b['test_bytes']:,} bytes):\n{_baselines_text(b, '    ')}\n"

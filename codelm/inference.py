@@ -14,8 +14,8 @@ import torch, torch.nn.functional as F
 # %% auto #0
 __all__ = ['HEAL_TOKENS', 'SAMPLES', 'NEW_CHARS', 'TEMPERATURE', 'TOP_K', 'TOP_P', 'SEED', 'FILLS', 'MASK', 'LOADERS',
            'MAX_TEXT_BYTES', 'sample_next', 'truncate', 'token_surfaces', 'TokenHealer', 'Score', 'InferenceError',
-           'Range', 'check_sampling', 'CodeLM', 'AwdLM', 'load_lm', 'TransformerCausalLM', 'TransformerMaskedLM',
-           'decode_escapes', 'read_text_file', 'add_inference_cli']
+           'Range', 'check_sampling', 'CodeLM', 'score_windows', 'AwdLM', 'load_lm', 'TransformerCausalLM',
+           'TransformerMaskedLM', 'decode_escapes', 'read_text_file', 'add_inference_cli']
 
 # %% ../nbs/06_inference.ipynb #26409ae3
 def sample_next(logits:torch.Tensor, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
@@ -258,10 +258,12 @@ def _rank_fills(lm, pre, post, cands, k):
     scored = [dict(fill=c, text=pre + c + post, bits=lm.score(pre + c + post).bits) for c in uniq]
     return sorted(scored, key=lambda d: d['bits'])[:k]
 
-# %% ../nbs/06_inference.ipynb #70340695
+# %% ../nbs/06_inference.ipynb #6b040907
 class CodeLM:
-    "One interface for every model: `generate`, `score`, `fill_mask`, `name`, `family`, `tokenizer`."
+    "One interface for every model: `generate`, `score`, `next_logprobs`, `hits`, `fill_mask`, `name`, `family`, `tokenizer`."
     family = 'causal'
+    pseudo = False      # scores are pseudo-log-likelihoods (masked models), not the probability of the text
+    accuracy = 'token'  # what `hits` counts: each next token's argmax ('token'), or hidden positions ('masked')
     def __init__(self, name:str, tokenizer, context:int, device=None):
         self.name, self.tokenizer, self.context = name, tokenizer, context
         self.last_heal = None  # what the last `generate` backed off the prompt (token healing)
@@ -274,7 +276,7 @@ class CodeLM:
     # hooks, per family
     def _start(self, ids:torch.Tensor, n:int): raise NotImplementedError
     def _advance(self, state, ids:torch.Tensor): raise NotImplementedError
-    def _token_logprobs(self, ids:torch.Tensor) -> torch.Tensor: raise NotImplementedError
+    def _next_logprobs(self, seqs:list[list[int]], **kw) -> list[tuple[torch.Tensor, torch.Tensor]]: raise NotImplementedError
 
     def _prompt_ids(self, prompt:str, heal:bool|int=False) -> tuple[list[int], list[int], str]:
         "bos + the prompt's tokens less the last `heal` ones, cut from the left to fit the context; the tokens backed off, their text."
@@ -320,14 +322,40 @@ class CodeLM:
         return _rank_fills(self, pre, post, cands, k)
 
     @torch.no_grad()
+    def next_logprobs(self, seqs:list[list[int]], **kw) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        "For each id sequence (starting with `start_id`): the log-probability (nats, float64) of each next token and the argmax there."
+        seqs = [[int(t) for t in s] for s in seqs]
+        if not all(seqs): raise InferenceError('next_logprobs: every sequence needs at least its start token')
+        return self._next_logprobs(seqs, **kw)
+
+    def hits(self, seqs:list[list[int]], scores:list, seed:int=0) -> tuple[int, int]:
+        "(correct, counted) predictions on `seqs`: each next token's argmax in `scores` (as `next_logprobs` gives them)."
+        tk, pred = self.tokenizer, [p for _, p in scores]
+        return token_hits(torch.cat(pred) if pred else torch.zeros(0, dtype=torch.long), [t for s in seqs for t in s[1:]], tk.special_ids, tk.unk_id)
+
     def score(self, text:str) -> Score:
         "Bits of `text` under the model (given bos), in total, per byte and per token; per-token bits add up to the total."
         ids, spans = self.tokenizer.token_spans(text)
-        lp = self._token_logprobs(torch.tensor([self.start_id] + list(ids), device=self.device)).cpu()
+        lp, _ = self.next_logprobs([[self.start_id] + list(ids)])[0]
         bits = (-lp / math.log(2)).tolist()
         toks = [(text[a:b], x) for (a, b), x in zip(spans, bits)]
-        return Score(sum(bits), len(text.encode('utf-8')), toks, pseudo=self.family == 'masked',
-                     lower_bound=not getattr(self.tokenizer, 'lossless', True))
+        return Score(sum(bits), len(text.encode('utf-8')), toks, pseudo=self.pseudo, lower_bound=not getattr(self.tokenizer, 'lossless', True))
+
+# %% ../nbs/06_inference.ipynb #5e51370d
+from .transformer import token_hits, masked_accuracy, masked_examples, pad_batch
+
+def _pick(lg:torch.Tensor, t:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "Log-probability of the targets `t` under logits `lg` [..., V], and the argmax, without materialising log_softmax."
+    lg = lg.float()
+    return lg.gather(-1, t[..., None])[..., 0] - lg.logsumexp(-1), lg.argmax(-1)
+
+# %% ../nbs/06_inference.ipynb #a470e913
+def score_windows(n:int, context:int, stride:int) -> list[tuple[int, int, int]]:
+    "The (begin, end, first target) windows that score a sequence of `n` ids with a context of `context`, sliding by `stride`."
+    res, done = [], 1
+    while done < n:
+        end = min(n, context if done == 1 else done + min(stride, context - 1)); res.append((max(0, end - context), end, done)); done = end
+    return res
 
 # %% ../nbs/06_inference.ipynb #403fa1bc
 from .data import *
@@ -352,7 +380,7 @@ def _fast_rnns(model):
                and not r.module.bidirectional and not r.module.proj_size for r in enc.rnns): return None
     return [tuple(getattr(r.module, f'{k}_l0') for k in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')) for r in enc.rnns]
 
-# %% ../nbs/06_inference.ipynb #0cda6c54
+# %% ../nbs/06_inference.ipynb #62c72d72
 class AwdLM(CodeLM):
     "A `CodeLM` over a fastai AWD-LSTM / AWD-QRNN language model (hidden state reused between steps)."
     family = 'causal'
@@ -375,11 +403,23 @@ class AwdLM(CodeLM):
             x, c = torch.lstm_cell(x, (h[0], c[0]), *w); hid.append((x[None], c[None]))
         enc.hidden = hid
         return rnns, self.model[1].decoder(x)
-    def _token_logprobs(self, ids):
+    def _next_logprobs(self, seqs, rows:int=64, step:int=128):
+        "Longest first, groups of `rows` with a fresh hidden state, in steps of `step` tokens; rows leave the batch as they end."
+        order, step = sorted(range(len(seqs)), key=lambda i: -len(seqs[i])), min(step, self.chunk)
+        out, enc = [None] * len(seqs), self.model[0]
+        for g in range(0, len(order), rows):
+            grp = order[g:g + rows]; L = len(seqs[grp[0]]); lens = torch.tensor([len(seqs[i]) for i in grp])
+            x = pad_batch([seqs[i] for i in grp], self.start_id).to(self.device)
+            lp, pr = torch.zeros(len(grp), L - 1, dtype=torch.float64), torch.zeros(len(grp), L - 1, dtype=torch.long)
+            enc.bs = len(grp); self.model.reset()
+            for i in range(0, L - 1, step):
+                n = int((lens - 1 > i).sum())  # rows with a target in this step: a prefix, lengths descend
+                lg = self._logits(x[:n, i:i + step])[:, :L - 1 - i]
+                a, b = _pick(lg, x[:n, i + 1:i + 1 + lg.shape[1]])
+                lp[:n, i:i + lg.shape[1]], pr[:n, i:i + lg.shape[1]] = a.double().cpu(), b.cpu()
+            for r, i in enumerate(grp): out[i] = (lp[r, :len(seqs[i]) - 1], pr[r, :len(seqs[i]) - 1])
         self.model.reset()
-        out = [self._logits(ids[None, i:i + self.chunk])[0] for i in range(0, len(ids) - 1, self.chunk)]
-        lp = torch.cat(out)[:len(ids) - 1].log_softmax(-1)
-        return lp.gather(1, ids[1:, None]).squeeze(1)
+        return out
 
 # %% ../nbs/06_inference.ipynb #dd023b24
 def _load_awd(run, cfg, tok, device):
@@ -430,7 +470,7 @@ def _cache_name(hf) -> str:
     import inspect
     return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
 
-# %% ../nbs/06_inference.ipynb #84462d45
+# %% ../nbs/06_inference.ipynb #7978752a
 class TransformerCausalLM(CodeLM):
     "A `CodeLM` over a transformers causal LM (GPT-2): the prompt runs once, its key/value cache serves every sample."
     family = 'causal'
@@ -450,19 +490,25 @@ class TransformerCausalLM(CodeLM):
         emb = self.hf.get_input_embeddings()(ids[:, None])  # as input_ids would, minus transformers' per-step padding check (a sync)
         out = self.hf(inputs_embeds=emb, use_cache=True, **{self._kv: cache})
         return getattr(out, self._kv), out.logits[:, -1]
-    def _token_logprobs(self, ids):
-        "One pass if `ids` fit the context, else windows of the context sliding by `stride` (each target scored once)."
-        res, done, L = [], 1, len(ids)
-        while done < L:
-            end = min(L, self.context if done == 1 else done + min(self.stride, self.context - 1)); begin = max(0, end - self.context)
-            lp = self.hf(input_ids=ids[None, begin:end]).logits[0, done - 1 - begin:end - 1 - begin].log_softmax(-1)
-            res.append(lp.gather(1, ids[done:end, None]).squeeze(1)); done = end
-        return torch.cat(res) if res else torch.zeros(0, device=self.device)
+    def _next_logprobs(self, seqs, max_tokens:int|None=None):
+        "Every window of every sequence (`score_windows`), shortest first, about `max_tokens` tokens a forward pass."
+        cpu = self.device.type == 'cpu'  # on a CPU, batches that stay in cache beat big ones (2048 tokens: twice as fast as 16384)
+        max_tokens = max_tokens or max(self.context, 2048 if cpu else min(65536, 2**28 // self.tokenizer.vocab_size))
+        wins = sorted(((i, *w) for i, s in enumerate(seqs) for w in score_windows(len(s), self.context, self.stride)), key=lambda w: w[1] - w[2])
+        lp, pr = [torch.zeros(len(s) - 1, dtype=torch.float64) for s in seqs], [torch.zeros(len(s) - 1, dtype=torch.long) for s in seqs]
+        k = 0
+        while k < len(wins):
+            L = wins[k][2] - wins[k][1]; batch = wins[k:k + max(1, max_tokens // L)]; k += len(batch)
+            x = pad_batch([seqs[i][b:e] for i, b, e, _ in batch], self.start_id).to(self.device)
+            a, p = _pick(self.hf(input_ids=x).logits[:, :-1], x[:, 1:])
+            a, p = a.double().cpu(), p.cpu()
+            for r, (i, b, e, d) in enumerate(batch): lp[i][d - 1:e - 1], pr[i][d - 1:e - 1] = a[r, d - 1 - b:e - 1 - b], p[r, d - 1 - b:e - 1 - b]
+        return list(zip(lp, pr))
 
-# %% ../nbs/06_inference.ipynb #0016fd07
+# %% ../nbs/06_inference.ipynb #7254307c
 class TransformerMaskedLM(CodeLM):
     "A `CodeLM` over a transformers masked LM (BERT, RoBERTa): pseudo-log-likelihood scores, native multi-token fills."
-    family = 'masked'
+    family, pseudo, accuracy = 'masked', True, 'masked'
     def __init__(self, hf, tokenizer, name:str, device=None, pad_id:int|None=None, lookahead:int=4, batch:int=64):
         self.max_len, self.lookahead, self.batch = max_context(hf), lookahead, batch
         super().__init__(name, tokenizer, context=self.max_len - lookahead - 1, device=device)
@@ -471,17 +517,23 @@ class TransformerMaskedLM(CodeLM):
         self.banned = torch.tensor(sorted({*tokenizer.special_ids, tokenizer.unk_id} - {None}), device=self.device)  # not text
     def _logits(self, x): return self.hf(input_ids=x, attention_mask=(x != self.pad_id).long()).logits
     def _wrap(self, body): return torch.cat([body.new_tensor([self.bos_id]), body, body.new_tensor([self.eos_id])])
-    def _token_logprobs(self, ids):
-        "Pseudo-log-likelihood: each token masked in turn, in the layout of training (bos + chunk + eos), rows batched."
-        body, n, res = ids[1:], self.max_len - 2, []
+    def _pll(self, ids):
+        "Pseudo-log-likelihood of one sequence: each token masked in turn, in the layout of training (bos + chunk + eos), rows batched."
+        body, n, lps, prs = ids[1:], self.max_len - 2, [torch.zeros(0, dtype=torch.float64)], [torch.zeros(0, dtype=torch.long)]
         for s in range(0, len(body), n):
             ex = self._wrap(body[s:s + n]); m = len(ex) - 2
             for b in range(0, m, self.batch):
                 pos = torch.arange(1 + b, 1 + min(m, b + self.batch), device=self.device); r = torch.arange(len(pos), device=self.device)
                 rows = ex.repeat(len(pos), 1); rows[r, pos] = self.mask_id
-                lp = self._logits(rows)[r, pos].log_softmax(-1)
-                res.append(lp.gather(1, ex[pos, None]).squeeze(1))
-        return torch.cat(res) if res else torch.zeros(0, device=self.device)
+                a, p = _pick(self._logits(rows)[r, pos], ex[pos])
+                lps.append(a.double().cpu()); prs.append(p.cpu())
+        return torch.cat(lps), torch.cat(prs)
+    def _next_logprobs(self, seqs): return [self._pll(torch.tensor(s, device=self.device)) for s in seqs]
+    def hits(self, seqs, scores=None, seed:int=0):
+        "(correct, counted) masked accuracy: 15% of the tokens hidden with `seed`, in the layout of training (`masked_accuracy`)."
+        tk = self.tokenizer
+        return masked_accuracy(self._logits, masked_examples([s[1:] for s in seqs], self.max_len, tk.bos_id, tk.eos_id), tk.special_ids,
+                               tk.mask_id, tk.vocab_size, tk.unk_id, tk.pad_id if tk.pad_id is not None else 0, seed=seed)
     def _next(self, rows):
         "Logits of the token after each row: the row, `lookahead` masks, eos; the first mask is the next token."
         n = len(rows)

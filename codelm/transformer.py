@@ -23,9 +23,9 @@ __all__ = ['TRANSFORMER_ARCHS', 'CAUSAL_ARCHS', 'MASKED_ARCHS', 'TRANSFORMER_PRE
            'TransformerError', 'check_arch', 'transformer_sizes', 'transformer_config', 'max_context',
            'load_pretrained', 'check_tokenizer', 'transformer_model', 'TransformerLM', 'layer_groups',
            'transformer_splitter', 'split_texts', 'CausalLMLoader', 'masked_examples', 'pad_batch', 'mask_tokens',
-           'MaskedLMLoader', 'LMLoss', 'token_hits', 'TokenAccuracy', 'lm_split_loaders', 'transformer_dls',
-           'lm_tokens_per_byte', 'resolve_precision', 'Precision', 'transformer_learner', 'save_transformer',
-           'load_transformer']
+           'MaskedLMLoader', 'LMLoss', 'token_hits', 'TokenAccuracy', 'masked_accuracy', 'lm_split_loaders',
+           'transformer_dls', 'lm_tokens_per_byte', 'resolve_precision', 'Precision', 'transformer_learner',
+           'save_transformer', 'load_transformer']
 
 # %% ../nbs/04_transformer.ipynb #c8bd18b9
 TRANSFORMER_ARCHS = ('gpt2', 'bert', 'roberta')
@@ -322,6 +322,17 @@ class TokenAccuracy(Metric):
     def value(self): return self.ok / self.n if self.n else None
     @property
     def name(self): return 'accuracy'
+
+# %% ../nbs/04_transformer.ipynb #e1c2f547
+@torch.no_grad()
+def masked_accuracy(logits_fn, examples:list, special_ids, mask_id:int, vocab_size:int, unk_id=None, pad_id:int=0,
+                    p:float=0.15, seed:int=0, bs:int=16) -> tuple[int, int]:
+    "(correct, counted) argmax predictions of `logits_fn` at the masked positions only of `examples` (1-d id arrays)."
+    g, hit, n = torch.Generator().manual_seed(seed), 0, 0
+    for i in range(0, len(examples), bs):
+        inp, labels = mask_tokens(pad_batch(examples[i:i + bs], pad_id), set(special_ids) | {pad_id}, mask_id, vocab_size, p=p, gen=g)
+        if (labels != -100).any(): h, c = token_hits(logits_fn(inp).argmax(-1).cpu(), labels, unk_id=unk_id); hit, n = hit + h, n + c
+    return hit, n
 
 # %% ../nbs/04_transformer.ipynb #c74dadfb
 def _split_ids(tok, corpus, split, max_items=None):

@@ -60,8 +60,8 @@ def test_eval_masked_seeded_sample(runs):
 
 def test_eval_causal_whole_split(runs):
     "A causal model is scored on every test function by default, batched; bits agree with one-at-a-time scoring."
-    from codelm.evaluate import evaluate_run, score_functions, causal_scores, next_logprobs
-    from codelm.inference import load_lm
+    from codelm.evaluate import evaluate_run, score_functions
+    from codelm.inference import load_lm, score_windows
     from codelm.data import read_split
     torch = pytest.importorskip('torch')
     m = evaluate_run(runs/'gpt2', lines=1, headers=1, samples=1)
@@ -70,8 +70,11 @@ def test_eval_causal_whole_split(runs):
     lm = load_lm(runs/'gpt2'); codes = [x['code'] for x in read_split(m['corpus'], 'test')]
     seqs = [[lm.start_id] + lm.tokenizer.encode(c) for c in codes[:30]]
     assert max(map(len, seqs)) > lm.context  # some go through sliding windows
-    for s, (lp, pred) in zip(seqs, causal_scores(lm, seqs, max_tokens=300)):
-        ref = next_logprobs(lm, s).double(); t = torch.tensor(s[1:])
+    for s, (lp, pred) in zip(seqs, lm.next_logprobs(seqs, max_tokens=300)):
+        x = torch.tensor(s)  # the reference: one sequence, its windows one at a time
+        with torch.no_grad():
+            ref = torch.cat([lm.hf(input_ids=x[None, b:e]).logits[0, d - 1 - b:e - 1 - b] for b, e, d in score_windows(len(s), lm.context, lm.stride)])
+        ref = ref.float().log_softmax(-1).double(); t = torch.tensor(s[1:])
         assert abs(float(lp.sum() - ref.gather(1, t[:, None]).sum())) / math.log(2) < 1e-4
         assert (pred == ref.argmax(-1)).float().mean() > 0.99
     sc = score_functions(lm, codes[:10])
