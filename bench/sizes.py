@@ -30,7 +30,8 @@ def main():
     ap.add_argument('--corpus', help='an existing corpus directory (default: the embedded corpus, built under --work)')
     ap.add_argument('--no-baseline', action='store_true', help="do not train the preset's own setting beside the run")
     a = ap.parse_args()
-    import codelm.awd as awd, codelm.train as tr, codelm.transformer as tf
+    import codelm.awd as awd, codelm.train as tr
+    from codelm.arch import ARCHS
     from codelm.data import build_corpus
     from codelm.tokenization import train_tokenizers
     from fastai.learner import Learner
@@ -49,10 +50,11 @@ def main():
     if patched and not a.no_baseline:  # the preset's own setting first, before anything is patched (rates, batch and context as given)
         lr_, bs_, seq_ = a.lr, a.bs, a.seq; a.lr = a.bs = a.seq = None
         base = train(f'{a.name}-baseline'); a.lr, a.bs, a.seq = lr_, bs_, seq_
+    sizes = ARCHS[a.arch].sizes  # the architecture's entry in the registry: preset -> sizes (AWD: tokenizer kind -> sizes)
     if a.emb or a.hid or a.layers:
-        s = awd.AWD_SIZES[a.preset]
-        awd.AWD_SIZES[a.preset] = dict(s, emb_sz=a.emb or s['emb_sz'], n_hid=a.hid or s['n_hid'], n_layers=a.layers or s['n_layers'])
-    if a.tf: tf.TRANSFORMER_PRESETS[a.preset] = {k: dict(v, **json.loads(a.tf)) for k, v in tf.TRANSFORMER_PRESETS[a.preset].items()}
+        s = awd.awd_sizes(a.preset, a.tok, a.arch)
+        sizes[a.preset] = dict(sizes[a.preset], **{a.tok or 'default': dict(s, emb_sz=a.emb or s['emb_sz'], n_hid=a.hid or s['n_hid'], n_layers=a.layers or s['n_layers'])})
+    if a.tf: sizes[a.preset] = dict(sizes[a.preset], **json.loads(a.tf))
     orig = Learner.fit_one_cycle
     def fit_one_cycle(self, n, lr, *args, **kw):
         if a.moms: kw['moms'] = tuple(float(x) for x in a.moms.split(','))

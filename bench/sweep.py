@@ -47,7 +47,8 @@ def main():
     ap.add_argument('--work', default='sweeps', help='where the sweep runs are written')
     a = ap.parse_args()
     from codelm.data import build_corpus, load_stats
-    from codelm.tokenization import train_tokenizers, ARCH_TOKENIZERS
+    from codelm.tokenization import train_tokenizers
+    from codelm.arch import get_arch
     from codelm.train import train_run, preset, run_hparams, RunError
     from codelm.experiment import select_runs
     p = preset(a.preset)
@@ -65,7 +66,7 @@ def main():
         if arch in ('bert', 'roberta'): g.setdefault('mask_p', [run_hparams(a.preset, arch).get('mask_p') or 0.15])
         for k, v in (('lr', a.lr), ('bs', a.bs), ('drop_mult', a.drop_mult), ('mask_p', a.mask_p if arch in ('bert', 'roberta') else None)):
             if v is not None: g[k] = floats(v, k.replace('_', '-'))
-        kind = kind or ARCH_TOKENIZERS[arch][1]
+        kind = kind or get_arch(arch).tokenizers[0]
         toks = work/'tokenizers'
         if not (toks/kind/'codelm_tokenizer.json').exists(): train_tokenizers(corpus, [kind], toks, preset=a.preset)
         settings = [dict(lr=lr, bs=int(bs), drop_mult=dm, **({} if mp == 0.15 else dict(mask_p=mp)))

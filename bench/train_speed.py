@@ -15,7 +15,8 @@ import torch
 from fastai.basics import Callback, CancelFitException, DataLoaders, Adam
 from codelm.data import sample_corpus, read_split
 from codelm.tokenization import train_tokenizer, vocab_size_for
-from codelm.transformer import TRANSFORMER_ARCHS, TRANSFORMER_PRESETS, transformer_learner, LMLoss
+from codelm.transformer import transformer_learner, transformer_sizes, LMLoss
+from codelm.arch import get_arch, arch_names
 from codelm.train import History
 
 p = argparse.ArgumentParser()
@@ -80,9 +81,9 @@ lines = []
 print(f'torch {torch.__version__} on {args.device}' + (f' ({torch.cuda.get_device_name()})' if args.device == 'cuda' else '') + f', {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}; '
       f'{args.rounds} rounds of {args.steps} steps, best round counts', flush=True)
 
-for arch in [a for a in archs if a in TRANSFORMER_ARCHS]:
-    tok = toks['wordpiece' if arch == 'bert' else 'bytebpe']
-    size = TRANSFORMER_PRESETS[args.preset][arch]
+for arch in [a for a in archs if a in arch_names(code='transformer')]:
+    tok = toks[get_arch(arch).tokenizers[0]]
+    size = transformer_sizes(arch, args.preset)
     pad = tok.pad_id if arch != 'gpt2' else None
     fa = pl = 0
     for r in range(args.rounds):
@@ -94,10 +95,9 @@ for arch in [a for a in archs if a in TRANSFORMER_ARCHS]:
                         f"{size['n_layers']} layers, d {size['d_model']}, ctx {size['ctx']}, bs {learn.step_bs}, vocab {tok.vocab_size} ({tok.kind})"))
 
 # ---- AWD-LSTM / AWD-QRNN (codelm.awd, issue 4) ------------------------------------------------------------------
-awd = [a for a in archs if a.startswith('awd_')]
+awd = [a for a in archs if a in arch_names(code='awd')]
 if awd:
-    try: from codelm.awd import AWD_SIZES, awd_lm_learner
-    except ImportError as e: print(f'AWD models skipped: codelm.awd does not export AWD_SIZES / awd_lm_learner yet ({e})'); awd = []
+    from codelm.awd import awd_lm_learner
 if awd:
     from fastai.text.data import LMDataLoader
     tok, bs, sl = toks['bytebpe'], 16, 72   # fastai's default bptt; the AWD preset has no batch/context of its own
@@ -110,7 +110,7 @@ if awd:
     def awd_forward(m, x, y):
         return torch.nn.functional.cross_entropy(m(x)[0].reshape(-1, len(tok.vocab)), y.reshape(-1))
     from codelm.awd import awd_sizes
-    # every AWD size the preset uses: its default (the char models) and each tokenizer kind's own (AWD_KIND_SIZES)
+    # every AWD size the preset uses: its default (the char models) and each tokenizer kind's own (the entry's sizes)
     shapes = {}
     for kind in (None, 'word', 'unigram', 'bpe', 'char'): shapes.setdefault(tuple(awd_sizes(args.preset, kind).items()), kind)
     for arch in awd:

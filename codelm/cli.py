@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse, json, sys
 from pathlib import Path
 from .data import *
+from .arch import *
 from .tokenization import *
 from .awd import *
 from .transformer import *
@@ -25,7 +26,7 @@ from .explore import *
 __all__ = ['USER_ERRORS', 'COMMANDS', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #4b865683
-USER_ERRORS = (CorpusError, TokenizerError, AwdError, TransformerError, RunError, InferenceError, LeakageError, HumanEvalError, SandboxError, ExploreError,
+USER_ERRORS = (ArchError, CorpusError, TokenizerError, AwdError, TransformerError, RunError, InferenceError, LeakageError, HumanEvalError, SandboxError, ExploreError,
                FileNotFoundError)
 COMMANDS = (add_corpus_cli, add_tokenizers_cli, add_rundir_cli, add_train_cli, add_inference_cli, add_evaluate_cli, add_eval_cli, add_humaneval_cli, add_experiment_cli, add_explore_cli)  # one `add_<step>_cli` per module, in the order of the flow
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import torch, torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['HEAL_TOKENS', 'SAMPLES', 'NEW_CHARS', 'TEMPERATURE', 'TOP_K', 'TOP_P', 'SEED', 'FILLS', 'MASK', 'LOADERS',
-           'MAX_TEXT_BYTES', 'sample_next', 'truncate', 'token_surfaces', 'TokenHealer', 'Score', 'InferenceError',
-           'Range', 'check_sampling', 'CodeLM', 'score_windows', 'AwdLM', 'load_lm', 'TransformerCausalLM',
+__all__ = ['HEAL_TOKENS', 'SAMPLES', 'NEW_CHARS', 'TEMPERATURE', 'TOP_K', 'TOP_P', 'SEED', 'FILLS', 'MASK', 'MAX_TEXT_BYTES',
+           'sample_next', 'truncate', 'token_surfaces', 'TokenHealer', 'Score', 'InferenceError', 'Range',
+           'check_sampling', 'CodeLM', 'score_windows', 'AwdLM', 'load_lm', 'TransformerCausalLM',
            'TransformerMaskedLM', 'decode_escapes', 'read_text_file', 'add_inference_cli']
 
 # %% ../nbs/06_inference.ipynb #26409ae3
@@ -357,12 +357,13 @@ def score_windows(n:int, context:int, stride:int) -> list[tuple[int, int, int]]:
         end = min(n, context if done == 1 else done + min(stride, context - 1)); res.append((max(0, end - context), end, done)); done = end
     return res
 
-# %% ../nbs/06_inference.ipynb #403fa1bc
+# %% ../nbs/06_inference.ipynb #00316903
 from .data import *
 from .tokenization import load_tokenizer, TOKENIZER_META
 from .awd import *
 from .rundir import *
 from .rundir import _quiet_hf
+from .arch import ARCHS, register_arch, get_arch, arch_names
 
 # %% ../nbs/06_inference.ipynb #3431cec2
 def _repeat_state(h, n:int):
@@ -421,7 +422,7 @@ class AwdLM(CodeLM):
         self.model.reset()
         return out
 
-# %% ../nbs/06_inference.ipynb #dd023b24
+# %% ../nbs/06_inference.ipynb #1c815082
 def _load_awd(run, cfg, tok, device):
     "The `CodeLM` of an AWD-LSTM or AWD-QRNN run: fastai's model from config.json, safetensors weights."
     from fastai.text.models.core import get_language_model
@@ -431,18 +432,19 @@ def _load_awd(run, cfg, tok, device):
     model = get_language_model(awd_arch(cfg['arch']), tok.vocab_size, config=m['config'], drop_mult=m.get('drop_mult', 1.))
     return AwdLM(load_weights(model, run/WEIGHTS), tok, cfg.get('name', run.name), device)
 
-LOADERS = dict(awd_lstm=_load_awd, awd_qrnn=_load_awd)
+for _n in arch_names(code='awd'): register_arch(_n, loader=_load_awd)
 
 def load_lm(run, device=None) -> CodeLM:
     "The `CodeLM` of a finished run directory."
     cfg = read_meta(run)
-    if cfg['arch'] not in LOADERS: raise RunError(f"{Path(run)/RUN_META}: arch {cfg['arch']!r}: expected one of {', '.join(LOADERS)}")
-    return LOADERS[cfg['arch']](run, cfg, run_tokenizer(run), device)
+    a = get_arch(cfg['arch'], f"{Path(run)/RUN_META}: arch", RunError)
+    if a.loader is None: raise RunError(f"{Path(run)/RUN_META}: arch {a.name!r} has no loader (its entry in codelm.arch.ARCHS)")
+    return a.loader(run, cfg, run_tokenizer(run), device)
 
-# %% ../nbs/06_inference.ipynb #39fb815a
-from .transformer import _hf_classes, TransformerLM, CAUSAL_ARCHS, MASKED_ARCHS, max_context
+# %% ../nbs/06_inference.ipynb #f5aae645
+from .transformer import _hf_classes, TransformerLM, max_context
 
-# %% ../nbs/06_inference.ipynb #743e7c93
+# %% ../nbs/06_inference.ipynb #d6a29768
 def _load_transformer(run, cfg, tok, device):
     "The `CodeLM` of a GPT-2, BERT or RoBERTa run: `from_pretrained` on the run directory (safetensors, offline)."
     run, arch = Path(run), cfg['arch']
@@ -452,10 +454,10 @@ def _load_transformer(run, cfg, tok, device):
     try:
         with _quiet_hf(): hf = _hf_classes(arch)[1].from_pretrained(str(run), local_files_only=True, use_safetensors=True)
     except Exception as e: raise RunError(f"{run/WEIGHTS}: cannot load the {arch} checkpoint ({str(e).splitlines()[0]})") from None
-    cls = TransformerCausalLM if arch in CAUSAL_ARCHS else TransformerMaskedLM
+    cls = TransformerCausalLM if get_arch(arch).family == 'causal' else TransformerMaskedLM
     return cls(hf, tok, cfg.get('name', run.name), device=device)
 
-LOADERS.update(gpt2=_load_transformer, bert=_load_transformer, roberta=_load_transformer)
+for _n in arch_names(code='transformer'): register_arch(_n, loader=_load_transformer)
 
 # %% ../nbs/06_inference.ipynb #02f85c1e
 def _expand_cache(cache, n:int):

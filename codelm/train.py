@@ -25,14 +25,13 @@ from fastai.text.data import TensorText, LMDataLoader
 from torch.nn.parallel import DistributedDataParallel
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'ARCHS', 'AWD_TOKENIZERS', 'CACHE_VERSION', 'TOKENIZER_SAMPLE_BYTES', 'LEARNERS', 'TRAIN_EPILOG',
-           'SEED_MAX', 'set_seed_all', 'capture_rng', 'restore_rng', 'bare_model', 'save_checkpoint', 'load_checkpoint',
-           'History', 'valid_loss', 'Curve', 'Checkpoint', 'checkpoint_meta', 'fit_recipe', 'preset', 'run_hparams',
-           'tokens_per_byte', 'dist_env', 'init_distributed', 'shard_rows', 'DataParallel', 'FailAt',
-           'tokenizer_fingerprint', 'sample_indices', 'sample_functions', 'sample_texts', 'token_cache', 'CachedSplit',
-           'CachedLMLoader', 'cached_lm_dataloaders', 'CachedCausalLoader', 'CachedMaskedExamples',
-           'CachedMaskedLoader', 'cached_transformer_dls', 'tokenizer_texts', 'check_run_args', 'train_plan',
-           'train_run', 'add_train_cli']
+__all__ = ['TRAIN_PRESETS', 'CACHE_VERSION', 'TOKENIZER_SAMPLE_BYTES', 'TRAIN_EPILOG', 'SEED_MAX', 'set_seed_all', 'capture_rng',
+           'restore_rng', 'bare_model', 'save_checkpoint', 'load_checkpoint', 'History', 'valid_loss', 'Curve',
+           'Checkpoint', 'checkpoint_meta', 'fit_recipe', 'preset', 'run_hparams', 'tokens_per_byte', 'dist_env',
+           'init_distributed', 'shard_rows', 'DataParallel', 'FailAt', 'tokenizer_fingerprint', 'sample_indices',
+           'sample_functions', 'sample_texts', 'token_cache', 'CachedSplit', 'CachedLMLoader', 'cached_lm_dataloaders',
+           'CachedCausalLoader', 'CachedMaskedExamples', 'CachedMaskedLoader', 'cached_transformer_dls',
+           'tokenizer_texts', 'check_run_args', 'train_plan', 'train_run', 'add_train_cli']
 
 # %% ../nbs/05_train.ipynb #3fc23b29
 def set_seed_all(seed:int):
@@ -267,12 +266,13 @@ class _StopAfter(Callback):
     def after_epoch(self):
         if self.epoch + 1 >= self.n: raise CancelFitException()
 
-# %% ../nbs/05_train.ipynb #de993b61
+# %% ../nbs/05_train.ipynb #c1a0ad34
 from .tokenization import *
 from .awd import *
 from .transformer import *
+from .arch import ARCHS, register_arch, get_arch, arch_names
 
-# %% ../nbs/05_train.ipynb #2332397a
+# %% ../nbs/05_train.ipynb #11307261
 TRAIN_PRESETS = {
     'smoke': dict(seed=42, budget_mb=0.06, valid_mb=0.015, curve_points=3, freeze_epochs=1, lr_find_it=20, lr_range=(1e-5, 0.1), lr_rule='minimum',
                   awd=dict(bs=32, seq_len=64, lr=1e-2, drop_mult=0.), transformer=dict(bs=None, seq_len=None, lr=2e-3, drop_mult=0.), arch={},
@@ -288,8 +288,6 @@ TRAIN_PRESETS = {
                   source='sized by `codelm run --preset gpu --dry-run` for about an hour of the whole grid on one GPU; rates not measured '
                          '(rerun bench/sweep.py --preset gpu on a GPU)'),
 }
-ARCHS = dict(awd_lstm='causal', awd_qrnn='causal', gpt2='causal', bert='masked', roberta='masked')  # arch -> family
-AWD_TOKENIZERS = ('word', 'unigram', 'bpe', 'char')
 
 def preset(name:str) -> dict:
     "The training settings of a preset, or a clear error."
@@ -299,7 +297,7 @@ def preset(name:str) -> dict:
 def run_hparams(preset_name:str, arch:str) -> dict:
     "The hyperparameters a preset gives `arch`: its family's (bs, seq_len, lr, drop_mult, epochs) with the arch's own from the sweep on top."
     p = preset(preset_name)
-    return {**p['awd' if arch.startswith('awd_') else 'transformer'], **p['arch'].get(arch, {})}
+    return {**p[get_arch(arch, error=RunError).code], **p['arch'].get(arch, {})}
 
 # %% ../nbs/05_train.ipynb #43c35fad
 def _versions() -> dict:
@@ -523,7 +521,7 @@ class CachedMaskedLoader(MaskedLMLoader):
         DataLoader.__init__(self, dataset, **kwargs)
         self.rng = random.Random(seed)
 
-# %% ../nbs/05_train.ipynb #7b0dfb61
+# %% ../nbs/05_train.ipynb #d808f815
 def cached_transformer_dls(arch:str, tok, corpus, seq_len:int, bs:int, seed:int=0, max_items:int=None, device=None, cache=None,
                            samples:dict|None=None, mask_p:float=0.15) -> DataLoaders:
     "`transformer_dls` reading ids from `token_cache`s (built by local rank 0 first; `samples` maps a split to its `sample`): memory does not grow with the corpus."
@@ -534,7 +532,7 @@ def cached_transformer_dls(arch:str, tok, corpus, seq_len:int, bs:int, seed:int=
     tr, va = (CachedSplit(token_cache(corpus, s, tok, max_items, cache, sample=samples.get(s))) for s in ('train', 'valid'))
     dls = lm_split_loaders(arch, tok, tr, va, seq_len, bs, seed, device, causal=CachedCausalLoader, masked=CachedMaskedLoader, examples=CachedMaskedExamples, mask_p=mask_p)
     m = va.meta  # targets per byte: every token and the eos after each function
-    dls.tokens_per_byte = (m['tokens'] + m['functions']) / max(1, m['bytes']) if arch in CAUSAL_ARCHS else None
+    dls.tokens_per_byte = (m['tokens'] + m['functions']) / max(1, m['bytes']) if get_arch(arch).family == 'causal' else None
     dls.train_bytes, dls.train_tokens = tr.meta['bytes'], len(tr.tokens)
     return dls
 
@@ -551,15 +549,15 @@ def tokenizer_texts(corpus, max_bytes:int=TOKENIZER_SAMPLE_BYTES) -> tuple[list[
     return texts, dict(corpus=str(corpus), split='train', fingerprint=st['fingerprint'], sample=round(keep, 6), functions=len(texts),
                        bytes=sum(len(t.encode('utf-8', 'surrogatepass')) for t in texts))
 
-# %% ../nbs/05_train.ipynb #317df9f3
+# %% ../nbs/05_train.ipynb #bff6af7c
 def check_run_args(arch:str, tokenizer:str|None, preset_name:str, corpus) -> str:
     "Validate a run's arguments before training; returns the tokenizer kind to use."
-    if arch not in ARCHS: raise RunError(f"--arch {arch}: expected one of {', '.join(ARCHS)}")
+    kinds = get_arch(arch, error=RunError).tokenizers
     preset(preset_name)
-    if arch.startswith('awd_'):
-        if tokenizer not in AWD_TOKENIZERS: raise RunError(f"--tokenizer {tokenizer}: {arch} takes one of {', '.join(AWD_TOKENIZERS)}")
+    if len(kinds) > 1:
+        if tokenizer not in kinds: raise RunError(f"--tokenizer {tokenizer}: {arch} takes one of {', '.join(kinds)}")
     else:
-        default = ARCH_TOKENIZERS[arch][1]
+        default = kinds[0]
         tokenizer = tokenizer or default
         if tokenizer != default: raise RunError(f"--tokenizer {tokenizer}: {arch} uses {default} (its own tokenizer family)")
     for s in ('train', 'valid'):
@@ -567,7 +565,7 @@ def check_run_args(arch:str, tokenizer:str|None, preset_name:str, corpus) -> str
             raise RunError(f"--corpus {corpus}: no {s} split ({s}.jsonl.gz); build one with `codelm corpus build --out {corpus}`")
     return tokenizer
 
-# %% ../nbs/05_train.ipynb #75510f6b
+# %% ../nbs/05_train.ipynb #532f45a9
 def _tokenizer_for_run(kind, corpus, run_dir, tokenizers_dir, preset_name, arch=None, pretrained=None):
     "The run's tokenizer and where it came from: its own saved copy, a hub tokenizer for hub weights, a shared trained one, or one trained now."
     own = Path(run_dir)  # at the root of the run: AutoTokenizer.from_pretrained(run) reads it
@@ -578,7 +576,7 @@ def _tokenizer_for_run(kind, corpus, run_dir, tokenizers_dir, preset_name, arch=
     shared = Path(tokenizers_dir)/kind if tokenizers_dir else None
     trained = (lambda: load_tokenizer(shared) if shared and shared.exists() else
                train_tokenizer(kind, corpus, preset=preset_name, _texts=tokenizer_texts(corpus)))
-    if arch in TRANSFORMER_ARCHS and pretrained: tok, info = transformer_tokenizer(arch, pretrained=pretrained)
+    if get_arch(arch).hub and pretrained: tok, info = transformer_tokenizer(arch, pretrained=pretrained)
     else: tok, info = trained(), dict(source='code-trained', pretrained=False)
     tok.save(own)
     return tok, info
@@ -592,7 +590,7 @@ def _awd_run_config(run, arch:str, tok) -> dict:
     if c.get('vocab_size') != tok.vocab_size: raise RunError(f"--pretrained {run}: {c.get('vocab_size')} tokens in {Path(run)/MODEL_CONFIG}, the tokenizer has {tok.vocab_size}")
     return c
 
-# %% ../nbs/05_train.ipynb #782732dc
+# %% ../nbs/05_train.ipynb #70ce76c6
 from fastai.callback.training import GradientAccumulation
 
 def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None, precision='fp32', micro_bs=None, mask_p=None):
@@ -604,7 +602,7 @@ def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult
     specials = [i for i in (tok.bos_id, tok.eos_id, tok.pad_id, tok.mask_id) if i is not None]
     run = pretrained if pretrained and run_layout(pretrained) == 'run' else None  # fine-tuning a finished codelm run
     mc = _awd_run_config(run, arch, tok) if run else None
-    sz = dict(awd_sizes(p, tok.kind), **{k: mc['config'][k] for k in ('emb_sz', 'n_hid', 'n_layers')}) if run else awd_sizes(p, tok.kind)
+    sz = dict(awd_sizes(p, tok.kind, arch), **{k: mc['config'][k] for k in ('emb_sz', 'n_hid', 'n_layers')}) if run else awd_sizes(p, tok.kind, arch)
     learn = awd_lm_learner(dls, arch, size=sz, pretrained=False if run else pretrained, drop_mult=drop_mult, metrics=[TokenAccuracy(specials, tok.unk_id)],
                            config={k: v for k, v in mc['config'].items() if k not in sz} if run else None, path=tempfile.mkdtemp(prefix='codelm_'))
     if run: load_weights(learn.model, Path(run)/WEIGHTS); learn.freeze()
@@ -637,7 +635,7 @@ def train_plan(corpus, preset_name:str, arch:str, budget_mb:float|None=None, epo
     valid = dict(max_bytes=int(p['valid_mb'] * 1e6), seed=seed) if p.get('valid_mb') else None
     return dict(budget_mb=mb, budget_bytes=budget, epochs=passes, train_sample=train, valid_sample=valid, split_bytes=total, note=note)
 
-# %% ../nbs/05_train.ipynb #f450a727
+# %% ../nbs/05_train.ipynb #21f0406b
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
               drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False, precision:str='auto', seq_len:int|None=None, micro_bs:int|None=None,
@@ -645,7 +643,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
     "Train one model on its preset's budget of training bytes and write its run directory (data-parallel when launched on several processes)."
     kind = check_run_args(arch, tokenizer, preset_name, corpus)
     out, p = Path(out), preset(preset_name)
-    precision = 'fp32' if precision == 'auto' and arch.startswith('awd_') else resolve_precision(precision)
+    precision = 'fp32' if precision == 'auto' and get_arch(arch, error=RunError).code == 'awd' else resolve_precision(precision)
     env = init_distributed(); world, rank0 = env['world_size'], env['rank'] == 0
     quiet = quiet or not rank0
     if run_finished(out) and not force:
@@ -655,7 +653,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
         if not force: raise RunError(f"{out/'config.json'}: a run of codelm's earlier layout: `codelm convert {out}` converts it, --force trains it again")
         shutil.rmtree(out/'tokenizer', ignore_errors=True); (out/'config.json').unlink()
     fp = load_stats(corpus)['fingerprint']
-    fam = ARCHS[arch]; hp = run_hparams(preset_name, arch)
+    fam = get_arch(arch).family; hp = run_hparams(preset_name, arch)
     if mask_p is not None:
         if fam != 'masked' or not 0 < mask_p < 1: raise RunError(f'--mask-p {mask_p}: expected a share in (0, 1), for a masked model (bert, roberta)')
         hp = {**hp, 'mask_p': mask_p}
@@ -688,7 +686,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
             raise RunError(f'{out}/tokenizer: {tok.vocab_size} tokens, but the run was started with {old.get("tokenizer_vocab_size")}')
         set_seed_all(seed)
         if plan['note'] and not quiet: print(f'{out.name}: {plan["note"]}', file=sys.stderr)
-        learn, model_cfg = LEARNERS[arch](arch, tok, corpus, preset_name, bs * world, seq_len or hp['seq_len'], pretrained, None, micro_bs=micro_bs and micro_bs * world,
+        learn, model_cfg = get_arch(arch).learner(arch, tok, corpus, preset_name, bs * world, seq_len or hp['seq_len'], pretrained, None, micro_bs=micro_bs and micro_bs * world,
                                           drop_mult=drop_mult, cached=True, samples=dict(train=plan['train_sample'], valid=plan['valid_sample']), precision=precision, mask_p=hp.get('mask_p'))
         sl = getattr(learn, 'seq_len', seq_len or hp['seq_len'])
         if len(learn.dls.train) == 0 or getattr(learn.dls, 'train_tokens', sl * bs * world + 1) <= sl * bs * world:
@@ -730,7 +728,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
               + (', bits/byte: pseudo-likelihood, from codelm eval' if fam == 'masked' else ''))
     return cfg
 
-# %% ../nbs/05_train.ipynb #9d451edd
+# %% ../nbs/05_train.ipynb #3a1a20a7
 def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None, precision='auto', micro_bs=None, mask_p=None):
     "A transformer learner at preset `p` (each model's own batch size and context unless given; `drop_mult` scales dropout 0.1)."
     learn = transformer_learner(arch, tok, corpus, preset=p, bs=bs, seq_len=seq_len, micro_bs=micro_bs, pretrained=pretrained, max_items=limit,
@@ -739,7 +737,7 @@ def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=
     learn.train_bytes = getattr(learn.dls, 'train_bytes', None)
     return learn, None  # the model's config is transformers' own: save_pretrained writes it
 
-LEARNERS = dict(awd_lstm=_awd_learner, awd_qrnn=_awd_learner, gpt2=_tf_learner, bert=_tf_learner, roberta=_tf_learner)
+for _n in arch_names(): register_arch(_n, learner=_awd_learner if get_arch(_n).code == 'awd' else _tf_learner)
 
 # %% ../nbs/05_train.ipynb #bcd2d92f
 TRAIN_EPILOG = '''data-parallel training (every family; one process per GPU, or per CPU slot with gloo):
@@ -751,7 +749,7 @@ TRAIN_EPILOG = '''data-parallel training (every family; one process per GPU, or 
 --bs is per process: N processes with --bs B step on the batches of one process with --bs N*B.
 Several nodes need RUN/ on a shared filesystem to resume; token caches go to $CODELM_CACHE (default ~/.cache/codelm).'''
 
-# %% ../nbs/05_train.ipynb #e13069bd
+# %% ../nbs/05_train.ipynb #c2ea8cb4
 def _num_flag(kind:type, lo, hi=None, open_lo:bool=False, what:str=''):
     "An argparse `type`: a finite `kind` from `lo` (above it when `open_lo`) to `hi`; argparse turns a refusal into one line naming the flag."
     def parse(s:str):
@@ -773,7 +771,7 @@ def add_train_cli(sub):
                                    'Launched on several processes it trains data-parallel (DDP; nccl on GPUs, gloo on CPUs); '
                                    'only rank 0 writes RUN/.', epilog=TRAIN_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--arch', required=True, help=f"one of {', '.join(ARCHS)}")
-    p.add_argument('--tokenizer', help=f"AWD models: one of {', '.join(AWD_TOKENIZERS)}; transformers use their own")
+    p.add_argument('--tokenizer', help=f"AWD models: one of {', '.join(get_arch('awd_lstm').tokenizers)}; transformers use their own")
     p.add_argument('--preset', default='cpu', help=f"one of {', '.join(TRAIN_PRESETS)} (default cpu)")
     p.add_argument('--corpus', required=True, help='a corpus directory (codelm corpus build)')
     p.add_argument('--out', required=True, help='the run directory to write')
@@ -801,8 +799,8 @@ def add_train_cli(sub):
 
 def _train_cmd(a):
     pre = a.pretrained
-    if pre == 'wt103' and a.arch.startswith('awd_'): pre = True
-    elif pre == 'hub' and a.arch in TRANSFORMER_ARCHS: pre = TRANSFORMER_PRESETS['paper'][a.arch]['hub']
+    if pre == 'wt103' and a.arch in arch_names(code='awd'): pre = True
+    elif pre == 'hub' and a.arch in ARCHS and get_arch(a.arch).hub: pre = get_arch(a.arch).hub
     train_run(a.arch, a.tokenizer, a.corpus, a.out, a.preset, seed=a.seed, epochs=a.epochs, tokenizers_dir=a.tokenizers,
               pretrained=pre, force=a.force, bs=a.bs, lr=a.lr, drop_mult=a.drop_mult, budget_mb=a.budget_mb, lr_find=a.lr_find, precision=a.precision,
               seq_len=a.seq_len, micro_bs=a.micro_bs, mask_p=a.mask_p)

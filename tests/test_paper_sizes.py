@@ -2,11 +2,11 @@
 steps or more each through `train_run` with the paper's batch sizes (reached by gradient accumulation), a checkpoint and a resume.
 
 Nothing here downloads: the transformers are built from their configs (the hub's sizes), the AWD models from
-`codelm.awd.AWD_SIZES['paper']`. A short context and a tiny byte budget keep each step to a second or two."""
+`codelm.awd.awd_sizes('paper')` (the architectures' entries in `codelm.arch`). A short context and a tiny byte budget keep each step to a second or two."""
 import json
 import pytest, torch
-from codelm.awd import AWD_SIZES
-from codelm.transformer import transformer_config, _hf_classes, TRANSFORMER_PRESETS
+from codelm.awd import awd_sizes
+from codelm.transformer import transformer_config, transformer_sizes, _hf_classes
 from codelm.tokenization import DEFAULT_VOCAB
 
 def n_params(m) -> int: return sum(p.numel() for p in m.parameters())  # shared (tied) tensors once
@@ -36,7 +36,7 @@ def awd_count(arch, vocab, emb, hid, layers) -> int:
 def test_awd_parameter_counts(arch):
     from fastai.text.models.core import get_language_model
     from codelm.awd import awd_arch, awd_config
-    s = AWD_SIZES['paper']
+    s = awd_sizes('paper')
     assert (s['emb_sz'], s['n_hid'], s['n_layers']) == (400, 1152, 3)  # the paper's (fastai's defaults)
     vocab = DEFAULT_VOCAB['paper']['bpe']
     assert vocab == 600
@@ -55,7 +55,7 @@ def test_paper_preset_steps_at_full_size(arch, tmp_path, monkeypatch):
     # the paper's validation (5 MB, 20 curve points) would cost minutes at full size on a CPU: a few KB, two points
     monkeypatch.setitem(TRAIN_PRESETS['paper'], 'valid_mb', 0.004); monkeypatch.setitem(TRAIN_PRESETS['paper'], 'curve_points', 2)
     kind, micro = STEP[arch]
-    bs = run_hparams('paper', arch)['bs'] or TRANSFORMER_PRESETS['paper'][arch]['bs']
+    bs = run_hparams('paper', arch)['bs'] or transformer_sizes(arch, 'paper')['bs']
     seq = 16
     # a budget of a few optimizer steps per epoch: bs x seq tokens each, at 0.3 to 0.5 tokens per byte for these tokenizers
     budget = 5 * bs * seq / 1e6
