@@ -111,13 +111,14 @@ def url_reachable(url:str, timeout:float=5.) -> bool:
     th.start(); th.join(timeout)
     return bool(res and res[0])
 
-# %% ../nbs/03_awd.ipynb #2e48e005
+# %% ../nbs/03_awd.ipynb #103a927b
 class _VocabUnpickler(pickle.Unpickler):
     "Unpickles lists of strings (and fastcore `L`s of them), refusing every other global: a vocabulary cannot run code."
     def find_class(self, module, name):
         if (module, name) == ('fastcore.foundation', 'L'): return L
         raise pickle.UnpicklingError(f'refusing to load {module}.{name}')
 
+# %% ../nbs/03_awd.ipynb #7422413e
 def read_vocab_pkl(fname) -> list[str]:
     "The vocabulary (a list of strings) in the pickle `fname`, read without running any code."
     try: vocab = _VocabUnpickler(open(fname, 'rb')).load()
@@ -145,13 +146,14 @@ def load_pretrained_lm(learn, wgts_fname, vocab_fname):
     learn.freeze()
     return learn
 
-# %% ../nbs/03_awd.ipynb #98ba4b42
+# %% ../nbs/03_awd.ipynb #cd6aca71
 def _wt103_cache(url) -> Path:
     "Where fastai's `untar_data(url, c_key='model')` extracts `url` (fastdownload's naming)."
     from fastcore.net import urlclean
     from fastcore.basics import remove_suffix
     return fastai_cfg().path('model')/remove_suffix(Path(urlclean(Path(url).name)).stem, '.tar')
 
+# %% ../nbs/03_awd.ipynb #12c590a2
 def _lm_files(d:Path):
     pth, pkl = sorted(Path(d).glob('*.pth')), sorted(Path(d).glob('*.pkl'))
     if len(pth) != 1 or len(pkl) != 1: raise AwdError(f'{d}: expected one .pth (weights) and one .pkl (vocabulary), found {len(pth)} and {len(pkl)}')

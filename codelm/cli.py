@@ -25,7 +25,7 @@ from .explore import *
 # %% auto #0
 __all__ = ['USER_ERRORS', 'COMMANDS', 'parser', 'main']
 
-# %% ../nbs/11_cli.ipynb #4b865683
+# %% ../nbs/11_cli.ipynb #b7150353
 USER_ERRORS = (ArchError, CorpusError, TokenizerError, AwdError, TransformerError, RunError, InferenceError, LeakageError, HumanEvalError, SandboxError, ExploreError,
                FileNotFoundError)
 COMMANDS = (add_corpus_cli, add_tokenizers_cli, add_rundir_cli, add_train_cli, add_inference_cli, add_evaluate_cli, add_eval_cli, add_humaneval_cli, add_experiment_cli, add_explore_cli)  # one `add_<step>_cli` per module, in the order of the flow
@@ -34,6 +34,7 @@ class _Parser(argparse.ArgumentParser):
     "An argument parser whose errors are one line, without the usage block (subcommands' parsers are of this class too)."
     def error(self, message): self.exit(2, f'{self.prog}: error: {message} (see {self.prog} --help)\n')
 
+# %% ../nbs/11_cli.ipynb #4837c7d8
 def parser() -> argparse.ArgumentParser:
     "The `codelm` argument parser with every subcommand."
     p = _Parser(prog='codelm', description='Train, evaluate and compare language models of source code.')
@@ -41,6 +42,7 @@ def parser() -> argparse.ArgumentParser:
     for add in COMMANDS: add(sub)
     return p
 
+# %% ../nbs/11_cli.ipynb #474377ac
 def main(argv=None) -> int:
     "Entry point of the `codelm` command."
     a = parser().parse_args(argv)

@@ -150,7 +150,7 @@ def clean_code(code:str, opts:CleanOpts, counts:Counter, tree:ast.Module|None=No
     "Apply the steps of `opts` to one function's `code`; a step whose output does not parse is reverted and counted."
     return _clean_steps(code, opts, counts, tree)[0]
 
-# %% ../nbs/00_data.ipynb #2790cd3f
+# %% ../nbs/00_data.ipynb #d1d76362
 _SKIP_TOKS = {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER}
 
 def code_tokens(code:str) -> list[str]:
@@ -158,6 +158,7 @@ def code_tokens(code:str) -> list[str]:
     try: return [t.string for t in tokenize.generate_tokens(io.StringIO(code).readline) if t.type not in _SKIP_TOKS]
     except (tokenize.TokenError, SyntaxError): return code.split()
 
+# %% ../nbs/00_data.ipynb #7165cf16
 def docstring_tokens(doc:str) -> list[str]:
     "Words and punctuation of a docstring."
     return re.findall(r"\w+|[^\w\s]", doc)
@@ -224,7 +225,7 @@ def functions_from_source(src:str, *, path:str, repo:str, url:str='', opts=Clean
                                 url=f'{url}#L{node.lineno}-L{node.end_lineno}' if url else '', opts=opts, counts=counts))
     return recs
 
-# %% ../nbs/00_data.ipynb #3062112c
+# %% ../nbs/00_data.ipynb #c99c7141
 _TEST_DIRS = {'test', 'tests', 'idle_test', 'site-packages', '__pycache__'}
 
 def py_files(root, exclude_tests=True) -> list[Path]:
@@ -240,10 +241,12 @@ def py_files(root, exclude_tests=True) -> list[Path]:
         out.append(p)
     return out
 
+# %% ../nbs/00_data.ipynb #589a7c11
 def stdlib_dir() -> Path:
     "The directory of the running interpreter's standard library."
     return Path(sysconfig.get_paths()['stdlib'])
 
+# %% ../nbs/00_data.ipynb #a80b040f
 def unit_of(rel:Path) -> str:
     "The split unit of a file: its top-level package, or the module name for a top-level file."
     return rel.parts[0] if len(rel.parts) > 1 else rel.stem
@@ -433,7 +436,7 @@ def read_jsonl(path, skips:Skips|None=None, what:str='JSON-lines', error=CorpusE
         except JsonlLineError as e: _bad_jsonl(skips, error, e.reason, f'{path}:{i}', str(e)); continue
         if rec is not None: yield i, rec
 
-# %% ../nbs/00_data.ipynb #5717386d
+# %% ../nbs/00_data.ipynb #4ecaed3f
 def read_split(corpus, split:str) -> Iterator[dict]:
     "Stream the records of one split of a corpus directory."
     if split not in SPLITS: raise CorpusError(f"split {split!r}: expected one of {', '.join(SPLITS)}")
@@ -443,10 +446,12 @@ def read_split(corpus, split:str) -> Iterator[dict]:
                           f"(build one with `codelm corpus build --out {corpus}`)")
     for _, rec in read_jsonl(p, what='corpus split'): yield rec
 
+# %% ../nbs/00_data.ipynb #35578af8
 def load_split(corpus, split:str) -> list[dict]:
     "All records of one split of a corpus directory."
     return list(read_split(corpus, split))
 
+# %% ../nbs/00_data.ipynb #0fb439f6
 def load_stats(corpus) -> dict:
     "The stats.json of a corpus directory."
     p = Path(corpus)/'stats.json'
@@ -498,10 +503,11 @@ def _clean_csn(args):
     if 'sha' in rec: out['sha'] = rec['sha']
     return out, sk, counts
 
-# %% ../nbs/00_data.ipynb #21ccff85
+# %% ../nbs/00_data.ipynb #fc38bb3d
 class FileTimeout(BaseException):
     "Work on one file ran past its time limit (a `BaseException`: no `except Exception` in the work can swallow it)."
 
+# %% ../nbs/00_data.ipynb #13cca570
 @contextmanager
 def time_limit(seconds:float|None):
     "Raise `FileTimeout` in the block once it has run `seconds`, and every 0.1 s after until it ends (main thread with SIGALRM only; else no limit)."
@@ -562,9 +568,10 @@ def _fingerprint(*parts) -> str:
     for p in parts: h.update(json.dumps(p, sort_keys=True, default=str).encode())
     return h.hexdigest()[:16]
 
-# %% ../nbs/00_data.ipynb #5ccc288a
+# %% ../nbs/00_data.ipynb #b286442a
 def _on_sigterm(signum, frame): raise SystemExit(128 + signum)
 
+# %% ../nbs/00_data.ipynb #de2f8cc3
 def _new_pool(workers:int):
     "A process pool whose workers are forked with SIGTERM at its default, so that terminating the pool kills them even right after they start."
     ctx = get_context('fork' if sys.platform != 'win32' else 'spawn')
@@ -591,12 +598,13 @@ def _dir_source(source, language):
     root = Path(source).resolve()
     return root, root.name, root.as_uri() + '/'
 
-# %% ../nbs/00_data.ipynb #0807530b
+# %% ../nbs/00_data.ipynb #62634b47
 def _file_size(p) -> int:
     "The size of file `p` for split balancing (0 if it cannot be read: its skip is counted when it is read)."
     try: return p.stat().st_size
     except OSError: return 0
 
+# %% ../nbs/00_data.ipynb #43dffa07
 def _build_dir(source, stage, cache, language, opts, limit, strict, workers, exclude_tests, skips, counts, max_bytes, timeout):
     root, repo_prefix, url_prefix = _dir_source(source, language)
     files = py_files(root, exclude_tests=exclude_tests)
@@ -652,13 +660,14 @@ def _csn_line_job(args):
     sk = Skips(strict=strict); sk.add(reason, where, detail)
     return None, None, 0, None, sk, Counter()
 
-# %% ../nbs/00_data.ipynb #0b98626d
+# %% ../nbs/00_data.ipynb #673a5f24
 @contextmanager
 def _pool(workers:int):
     "A process pool of `workers` (None for one process: work runs in this one, if the time limit works in this thread)."
     if workers <= 1 and _limit_works_here(): yield None; return
     with _new_pool(max(workers, 1)) as pool: yield pool
 
+# %% ../nbs/00_data.ipynb #d20e2372
 def _build_csn(csn_path, stage, language, opts, limit, strict, workers, skips, counts, timeout, batch_size=4096):
     shards = csn_shards(csn_path, language)
     dedup = Deduper()
@@ -704,7 +713,7 @@ def _source_fingerprint(source, csn_path, language, exclude_tests, max_file_byte
         out.append((rel, hashlib.sha1(raw).hexdigest()) + ((m,) if m else ()))
     return out
 
-# %% ../nbs/00_data.ipynb #2dd17308
+# %% ../nbs/00_data.ipynb #1430571f
 def _digest(path) -> dict:
     "Size and SHA-256 of a file."
     h = hashlib.sha256()
@@ -712,6 +721,7 @@ def _digest(path) -> dict:
         while chunk := f.read(1 << 20): h.update(chunk)
     return dict(bytes=os.path.getsize(path), sha256=h.hexdigest())
 
+# %% ../nbs/00_data.ipynb #20172435
 def _up_to_date(out:Path, fp:str, file_timeout) -> dict|None:
     "The stats of the corpus in `out` if it was built with fingerprint `fp` and its split files are the ones that build wrote."
     try: old = json.loads((out/'stats.json').read_text())
@@ -726,7 +736,7 @@ def _up_to_date(out:Path, fp:str, file_timeout) -> dict|None:
         except OSError: return None
     return old
 
-# %% ../nbs/00_data.ipynb #8d0d2c31
+# %% ../nbs/00_data.ipynb #d1693bea
 def _remove_stale(out:Path):
     "Remove what builds killed outright left in `out`: their build directories and temporary files, if their process is gone."
     for p in [*out.glob('.build-*'), *out.glob('.*.tmp'), *out.glob('.cache/*/.*.tmp')]:
@@ -735,6 +745,7 @@ def _remove_stale(out:Path):
         if p.is_dir() and not p.is_symlink(): shutil.rmtree(p, ignore_errors=True)
         else: p.unlink(missing_ok=True)
 
+# %% ../nbs/00_data.ipynb #50a0eaea
 @contextmanager
 def _sigterm_exits():
     "Within the block, SIGTERM raises SystemExit in this process, so that cleanup runs (pool workers keep the default: see `_new_pool`)."
@@ -817,7 +828,7 @@ def format_stats(stats:dict) -> str:
     lines.append(f"  built in {stats['build']['seconds']}s on {stats['build']['workers']} workers, {stats['build']['cached_files']} files from cache")
     return '\n'.join(lines)
 
-# %% ../nbs/00_data.ipynb #497d7c79
+# %% ../nbs/00_data.ipynb #6c2fee8d
 SAMPLE_UNITS = ('json', 'email', 'http', 'logging', 'urllib', 'xml', 'html', 'csv', 'textwrap', 'string', 'shlex',
                 'argparse', 'configparser', 'ftplib', 'gettext', 'pprint', 'calendar', 'fractions', 'difflib', 'tabnanny', 'glob', 'fnmatch')
 
@@ -825,6 +836,7 @@ def cache_dir() -> Path:
     "codelm's cache directory (`$CODELM_CACHE`, else ~/.cache/codelm)."
     return Path(os.environ.get('CODELM_CACHE', Path.home()/'.cache'/'codelm'))
 
+# %% ../nbs/00_data.ipynb #72f7c933
 def sample_corpus(out=None, units=SAMPLE_UNITS, autopep8=False) -> Path:
     "A small corpus of a few standard-library packages, built once and cached: for examples and tests."
     out = Path(out) if out else cache_dir()/'sample_corpus'
@@ -840,7 +852,7 @@ def sample_corpus(out=None, units=SAMPLE_UNITS, autopep8=False) -> Path:
     build_corpus(src, out, autopep8=autopep8, quiet=True)
     return out
 
-# %% ../nbs/00_data.ipynb #66ecdffb
+# %% ../nbs/00_data.ipynb #bfcff00c
 def add_corpus_cli(sub):
     "The `codelm corpus build|stats` subcommands."
     p = sub.add_parser('corpus', help='build or inspect a corpus of functions (CodeSearchNet schema)')
@@ -871,6 +883,7 @@ def add_corpus_cli(sub):
     s.add_argument('--json', action='store_true', help='print stats.json')
     s.set_defaults(func=_corpus_stats)
 
+# %% ../nbs/00_data.ipynb #276c7586
 def _corpus_build(a):
     st = build_corpus(a.source, a.out, csn_path=a.csn_path, language=a.language, remove_comments=not a.keep_comments,
                       remove_docstrings=not a.keep_docstrings, autopep8=not a.no_autopep8, aggressive=a.aggressive,
@@ -879,6 +892,7 @@ def _corpus_build(a):
     print(json.dumps(st, indent=2) if a.json else format_stats(st))
     return 0
 
+# %% ../nbs/00_data.ipynb #48029c8b
 def _corpus_stats(a):
     st = load_stats(a.corpus)
     print(json.dumps(st, indent=2) if a.json else format_stats(st))

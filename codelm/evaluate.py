@@ -117,7 +117,7 @@ class ByteNGram:
         "Total bits of `doc`, each byte predicted from the bytes before it."
         return -sum(math.log2(self.prob(doc[max(0, i - self.order):i], doc[i])) for i in range(len(doc)))
 
-# %% ../nbs/07_evaluate.ipynb #6a0477a1
+# %% ../nbs/07_evaluate.ipynb #d9adf71a
 BASELINES_VERSION = 2
 
 def _train_key(corpus, train_sample) -> dict|None:
@@ -128,6 +128,7 @@ def _train_key(corpus, train_sample) -> dict|None:
 
 NGRAM_ORDERS = range(1, 13)  # byte n-gram orders `baselines` accepts: past 12 the counts outgrow memory and the fit takes minutes
 
+# %% ../nbs/07_evaluate.ipynb #23893c85
 def baselines(corpus, order:int=5, test_idx=None, train_sample:dict|None=None, limit:int|None=None, cache:bool=True) -> dict:
     "Baselines on the test functions `test_idx` (the first `limit`, or all): xz and a byte n-gram given `train_sample`'s text (the whole train split if None), xz given the whole split, xz with no context; cached in CORPUS/baselines/."
     if isinstance(order, bool) or not isinstance(order, int) or order not in NGRAM_ORDERS: raise ValueError(f'order={order!r}: expected an integer from 1 to 12')
@@ -275,7 +276,7 @@ def score_functions(lm, codes:list[str], seed:int=0) -> dict:
                 token_accuracy=acc if lm.accuracy == 'token' else None, masked_accuracy=acc if lm.accuracy == 'masked' else None,
                 accuracy_targets=cnt, scoring_seconds=round(time.time() - t0, 2), function_bits=[round(b, 3) for b in fbits], function_bytes=nb)
 
-# %% ../nbs/07_evaluate.ipynb #387fd29e
+# %% ../nbs/07_evaluate.ipynb #b097727b
 PREDATES_BUDGETS = 'whole split (run predates budgets)'
 
 def _run_train_sample(cfg:dict, same_corpus:bool) -> tuple[dict|None, str|None]:
@@ -285,6 +286,7 @@ def _run_train_sample(cfg:dict, same_corpus:bool) -> tuple[dict|None, str|None]:
     if not ts: return None, PREDATES_BUDGETS
     return ts, None
 
+# %% ../nbs/07_evaluate.ipynb #13d7b49a
 def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=40, lines:int=20, headers:int=4, samples:int=5,
                  seed:int=0, order:int=5, device=None, quiet:bool=True) -> dict:
     "Evaluate a run on the test split (all of it, a seeded sample of `masked_sample` for masked models, or the first `limit`): writes RUN/metrics.json and RUN/samples.json; returns the metrics."
@@ -321,7 +323,7 @@ def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=4
     write_result(run, 'metrics', res); write_result(run, 'samples', dict(run=run.name, seed=seed, **demo))
     return res
 
-# %% ../nbs/07_evaluate.ipynb #63c35718
+# %% ../nbs/07_evaluate.ipynb #281ecbe0
 def add_evaluate_cli(sub):
     "The `codelm baselines` subcommand."
     p = sub.add_parser('baselines', help='conditional-xz and byte n-gram bits per byte on a corpus test split',
@@ -336,6 +338,7 @@ def add_evaluate_cli(sub):
     p.add_argument('--json', action='store_true', help='print JSON')
     p.set_defaults(func=_baselines_cmd)
 
+# %% ../nbs/07_evaluate.ipynb #bccbceba
 def _baselines_text(b:dict, indent:str='  ') -> str:
     "The baseline lines of a report: the pair given the same training text (with what that text is), then the others, labelled."
     ts = b['train_sample']
@@ -348,6 +351,7 @@ def _baselines_text(b:dict, indent:str='  ') -> str:
             f"{indent}xz given the whole train split  {b['xz_all_train_bpb']:.3f} bits/byte\n"
             f"{indent}xz with no context              {b['xz_no_context_bpb']:.3f} bits/byte")
 
+# %% ../nbs/07_evaluate.ipynb #98156dec
 def _baselines_cmd(a):
     check_leakage(a.corpus)
     if a.limit is not None and a.limit < 1: raise CorpusError(f'--limit {a.limit}: expected a positive number of functions')
@@ -357,7 +361,7 @@ def _baselines_cmd(a):
     print(json.dumps(b, indent=2) if a.json else f"{a.corpus}: {b['test_functions']} test functions, {b['test_bytes']:,} bytes\n" + _baselines_text(b))
     return 0
 
-# %% ../nbs/07_evaluate.ipynb #af35d18d
+# %% ../nbs/07_evaluate.ipynb #e1b4f087
 def add_eval_cli(sub):
     "The `codelm eval` subcommand."
     p = sub.add_parser('eval', help='evaluate a run on the test split: bits per byte, accuracy, completion, syntax, baselines',
@@ -374,6 +378,7 @@ def add_eval_cli(sub):
     p.add_argument('--json', action='store_true', help='print the metrics as JSON')
     p.set_defaults(func=_eval_cmd)
 
+# %% ../nbs/07_evaluate.ipynb #55512866
 def _eval_cmd(a):
     if a.limit is not None and a.limit < 1: raise CorpusError(f'--limit {a.limit}: expected a positive number of functions')
     if a.masked_sample < 0: raise CorpusError(f'--masked-sample {a.masked_sample}: expected 0 (all) or a positive number of functions')

@@ -27,11 +27,12 @@ __all__ = ['EVAL_LIMITS', 'GPU_TFLOPS', 'GPU_MFU', 'PAPER_CAVEAT', 'PAPER_NAMES'
            'surprise_text', 'surprise_figure', 'samples_html', 'findings', 'results_markdown', 'write_report',
            'add_experiment_cli']
 
-# %% ../nbs/09_experiment.ipynb #905442b5
+# %% ../nbs/09_experiment.ipynb #741374f3
 def grid() -> list[tuple]:
     "The runs of the experiment, from the registry: (name, arch, tokenizer kind) for each architecture, one run per kind where it takes several."
     return [(f'{n}-{t}', n, t) if len(a.tokenizers) > 1 else (n, n, None) for n, a in ARCHS.items() for t in a.tokenizers]
 
+# %% ../nbs/09_experiment.ipynb #55100e53
 def select_runs(only:str|None=None) -> list[tuple]:
     "The grid's (name, arch, tokenizer) entries whose name matches the glob pattern(s) in `only` (comma-separated)."
     g = grid()
@@ -105,7 +106,7 @@ def model_params(arch:str, vocab_size:int, preset_name:str, kind:str|None=None) 
             att = dict(n_layers=s['n_layers'], ctx=s['ctx'], d_model=s['d_model'])
     return dict(params=sum(p.numel() for p in m.parameters()), **att)
 
-# %% ../nbs/09_experiment.ipynb #88f3b66b
+# %% ../nbs/09_experiment.ipynb #b2030e7b
 def _plan_tokenizer(kind, corpus, preset_name, tokenizers, cache):
     "The grid's tokenizer of `kind` if trained, else one trained on a 2 MB sample of `corpus` (cached in `cache`)."
     if tokenizers and (Path(tokenizers)/kind/'codelm_tokenizer.json').exists(): return load_tokenizer(Path(tokenizers)/kind)
@@ -114,6 +115,7 @@ def _plan_tokenizer(kind, corpus, preset_name, tokenizers, cache):
         cache[kind] = train_tokenizer(kind, texts, preset=preset_name)
     return cache[kind]
 
+# %% ../nbs/09_experiment.ipynb #96dce71c
 def dry_run(preset_name:str='cpu', corpus='corpus/stdlib', only:str|None=None, gpu_tflops:float=GPU_TFLOPS, mfu:float=GPU_MFU,
             train_mb:float|None=None, tokenizers=None) -> list[dict]:
     "Per run of the grid, without training: parameters, bytes and tokens per epoch, epochs, training FLOPs and hours on one GPU."
@@ -175,7 +177,7 @@ def collect(runs) -> list[dict]:
         out.append(rec)
     return out
 
-# %% ../nbs/09_experiment.ipynb #868c7c99
+# %% ../nbs/09_experiment.ipynb #63bf5274
 def _g(d, *ks):
     "Nested get: the first present key path of `ks` (each 'a.b.c') in `d`, else None."
     for k in ks:
@@ -186,6 +188,7 @@ def _g(d, *ks):
         if cur is not None: return cur
     return None
 
+# %% ../nbs/09_experiment.ipynb #231fbe25
 def _bpb_kind(m:dict) -> str|None:
     "How to read a run's bits per byte: exact or pseudo-likelihood, and a lower bound when text hides behind unknown tokens."
     k = _g(m, 'bpb_kind')
@@ -193,6 +196,7 @@ def _bpb_kind(m:dict) -> str|None:
     if k and _g(m, 'bpb_lower_bound') and share != 0: k += ', lower bound' + (f' ({share:.1%} of bytes unknown)' if share else '')
     return k
 
+# %% ../nbs/09_experiment.ipynb #84bb4e18
 def results_table(recs:list[dict]):
     "Table 1, ours beside the paper's, extended with bits per byte and the other metrics (a pandas DataFrame)."
     import pandas as pd
@@ -235,7 +239,7 @@ def curve_figure(recs:list[dict], masked:bool=False):
                     xaxis_title='training text seen (MB)', yaxis_title='valid loss' if masked else 'bits per byte (valid, estimated)', height=420)
     return f
 
-# %% ../nbs/09_experiment.ipynb #08051274
+# %% ../nbs/09_experiment.ipynb #73a1e432
 def epoch_figures(recs:list[dict]) -> list:
     "Figures 1-6: accuracy, train loss, valid loss per epoch; causal and masked models apart (plotly)."
     import plotly.graph_objects as go
@@ -255,12 +259,14 @@ def epoch_figures(recs:list[dict]) -> list:
 BASELINE_LABELS = (('xz_same_train_bpb', 'xz given the same training text'), ('ngram_same_train_bpb', 'byte 5-gram on the same training text'),
                    ('xz_all_train_bpb', 'xz given the whole train split'), ('xz_no_context_bpb', 'xz, no context'))
 
+# %% ../nbs/09_experiment.ipynb #f0c4f40e
 def registry_baselines(recs:list[dict]) -> dict|None:
     "The baselines of a registry's causal runs, if they were all scored on the same test bytes (else None: nothing to draw one line for)."
     bs = [_g(r['metrics'] or {}, 'baselines') for r in recs if r['config']['family'] == 'causal' and _g(r['metrics'] or {}, 'baselines')]
     keys = {(b.get('test_bytes'), b.get('train_bytes')) for b in bs}
     return bs[0] if bs and len(keys) == 1 else None
 
+# %% ../nbs/09_experiment.ipynb #03cf27f5
 def bpb_figure(recs:list[dict], base:dict|None=None):
     "Bits per byte on the test split, every run with its 95% interval, and the baselines on the same bytes as horizontal lines."
     import plotly.graph_objects as go
@@ -310,10 +316,13 @@ def samples_html(s:dict|None) -> str:
         out += f'<h4>{html.escape(t)}</h4><ol>' + ''.join(f"<li><code>{html.escape(f['fill'])}</code> ({f['bits']:.1f} bits)</li>" for f in fills) + '</ol>'
     return out
 
-# %% ../nbs/09_experiment.ipynb #5c5d87e5
+# %% ../nbs/09_experiment.ipynb #a27b891f
 def _by_name(recs): return {r['name']: r for r in recs}
+
+# %% ../nbs/09_experiment.ipynb #2229100e
 def _bpb(r): return _g((r or {}).get('metrics') or {}, 'bpb')
 
+# %% ../nbs/09_experiment.ipynb #6f365403
 def findings(recs:list[dict]):
     "The paper's conclusions next to what the runs of a registry show (a pandas DataFrame: question, paper, ours, verdict)."
     import pandas as pd
@@ -400,7 +409,7 @@ targets wrong; masked accuracy is on masked positions only; bits per byte is com
     atomic_write(Path(report)/'results.md', results_markdown(recs))
     return out
 
-# %% ../nbs/09_experiment.ipynb #41592093
+# %% ../nbs/09_experiment.ipynb #39335865
 from .inference import Range  # the numeric flags' ranges, as the other commands read them
 
 def add_experiment_cli(sub):
@@ -425,11 +434,13 @@ def add_experiment_cli(sub):
                    help='with --dry-run: megabytes of training text per epoch, above 0, for a corpus not on this machine')
     p.set_defaults(func=_run_cmd)
 
+# %% ../nbs/09_experiment.ipynb #31ebd2eb
 def _run_cmd(a):
     if a.dry_run: return _dry_run_cmd(a)
     r = run_grid(a.preset, a.source, a.csn_path, a.only, a.runs, a.report, corpus_dir=a.corpus, evaluate=not a.no_eval, budget_mb=a.budget_mb)
     return 1 if r['failed'] else 0
 
+# %% ../nbs/09_experiment.ipynb #aa99c098
 def _dry_run_cmd(a):
     preset(a.preset); select_runs(a.only)  # a bad --preset or --only before a corpus is built
     corpus = Path(a.corpus or Path('corpus')/(a.source if a.source in ('stdlib', 'csn') else Path(a.source).name))

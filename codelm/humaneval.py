@@ -274,13 +274,14 @@ def load_model(spec:str, device:str|None=None):
     elif p.exists() and not p.is_dir(): raise HumanEvalError(f'{spec}: expected a run directory or a model name, got a file (samples go with --samples)')
     return HubCausalLM(spec, device=device)
 
-# %% ../nbs/08_humaneval.ipynb #2f477d49
+# %% ../nbs/08_humaneval.ipynb #cd22923a
 def _ints(s:str, flag:str) -> tuple:
     try: v = tuple(int(x) for x in s.split(','))
     except ValueError: v = ()
     if not v or min(v) < 1: raise HumanEvalError(f'{flag} {s!r}: expected comma-separated positive integers such as 1,10')
     return v
 
+# %% ../nbs/08_humaneval.ipynb #c25a621b
 def _floats(s:str, flag:str) -> tuple:
     try: v = tuple(float(x) for x in s.split(','))
     except ValueError: v = ()

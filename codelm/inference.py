@@ -87,7 +87,7 @@ class _Samples:
 # %% ../nbs/06_inference.ipynb #b320ca8f
 from .tokenization import SPTokenizer, HFTokenizer
 
-# %% ../nbs/06_inference.ipynb #f91fe339
+# %% ../nbs/06_inference.ipynb #ae3efb5e
 def _byte_chars() -> dict:
     "GPT-2's byte-level alphabet, inverted: the byte each of its 256 characters stands for."
     bs = [*range(ord('!'), ord('~') + 1), *range(ord('¡'), ord('¬') + 1), *range(ord('®'), ord('ÿ') + 1)]
@@ -96,6 +96,7 @@ def _byte_chars() -> dict:
 
 _SP_BYTE = re.compile(r'<0x([0-9A-F]{2})>')
 
+# %% ../nbs/06_inference.ipynb #b870e340
 def token_surfaces(tok) -> list[bytes|None]:
     "The bytes each token id spells in the text the model sees (escaped for SentencePiece kinds); None for special and unknown tokens."
     no = {i for i in (*tok.special_ids, tok.unk_id) if i is not None}
@@ -244,7 +245,7 @@ def check_sampling(n:int=1, max_new_chars:int|None=200, temperature:float|None=0
     bad = [s for s in stop or () if not isinstance(s, str) or not s]
     if bad: raise InferenceError(f'stop={bad[0]!r}: expected non-empty strings (an empty stop string would end every sample at once)')
 
-# %% ../nbs/06_inference.ipynb #5f9b257e
+# %% ../nbs/06_inference.ipynb #dd1c5430
 MASK = '<mask>'
 
 def _split_mask(text:str) -> tuple[str, str]:
@@ -252,6 +253,7 @@ def _split_mask(text:str) -> tuple[str, str]:
     if text.count(MASK) != 1: raise InferenceError(f'fill_mask: the text must hold exactly one {MASK}, it holds {text.count(MASK)}')
     return tuple(text.split(MASK))
 
+# %% ../nbs/06_inference.ipynb #9880b57d
 def _rank_fills(lm, pre, post, cands, k):
     "Distinct non-empty candidate fills, ranked by the bits `lm` gives the completed text (fewest first)."
     uniq = list(dict.fromkeys(c.rstrip() for c in cands if c.strip()))
@@ -422,7 +424,7 @@ class AwdLM(CodeLM):
         self.model.reset()
         return out
 
-# %% ../nbs/06_inference.ipynb #1c815082
+# %% ../nbs/06_inference.ipynb #30cf35c0
 def _load_awd(run, cfg, tok, device):
     "The `CodeLM` of an AWD-LSTM or AWD-QRNN run: fastai's model from config.json, safetensors weights."
     from fastai.text.models.core import get_language_model
@@ -434,6 +436,7 @@ def _load_awd(run, cfg, tok, device):
 
 for _n in arch_names(code='awd'): register_arch(_n, loader=_load_awd)
 
+# %% ../nbs/06_inference.ipynb #4dd2eb02
 def load_lm(run, device=None) -> CodeLM:
     "The `CodeLM` of a finished run directory."
     cfg = read_meta(run)
@@ -459,7 +462,7 @@ def _load_transformer(run, cfg, tok, device):
 
 for _n in arch_names(code='transformer'): register_arch(_n, loader=_load_transformer)
 
-# %% ../nbs/06_inference.ipynb #02f85c1e
+# %% ../nbs/06_inference.ipynb #c0142674
 def _expand_cache(cache, n:int):
     "The key/value cache of a batch of one, repeated for `n` rows (None if this transformers cannot)."
     if n == 1: return cache
@@ -467,6 +470,7 @@ def _expand_cache(cache, n:int):
     if isinstance(cache, tuple): return tuple(tuple(t.repeat_interleave(n, 0) for t in layer) for layer in cache)
     return None
 
+# %% ../nbs/06_inference.ipynb #12164bc9
 def _cache_name(hf) -> str:
     "What `hf`'s forward calls its key/value cache, in arguments and outputs: `cache` (newer transformers 5), else `past_key_values`."
     import inspect
@@ -546,7 +550,7 @@ class TransformerMaskedLM(CodeLM):
     def _start(self, ids, n): rows = ids.repeat(n, 1); return rows, self._next(rows)
     def _advance(self, rows, ids): rows = torch.cat([rows, ids[:, None]], 1); return rows, self._next(rows)
 
-# %% ../nbs/06_inference.ipynb #8412dcae
+# %% ../nbs/06_inference.ipynb #cdfbe0ce
 @torch.no_grad()
 def _fill_masks(lm, x, k:int):
     "Fill the masks of `x` most-confident-first: the `k` best tokens at the surest mask, then greedily; the k filled rows."
@@ -562,6 +566,7 @@ def _fill_masks(lm, x, k:int):
         rows[r, p] = tok[r, p]
     return rows
 
+# %% ../nbs/06_inference.ipynb #43e5d78f
 @torch.no_grad()
 def _masked_fill(self, text:str, k:int=5, max_tokens:int=3) -> list[dict]:
     "The `k` best fills of the one `<mask>` in `text`: 1..`max_tokens` mask tokens filled by the model, ranked by pseudo-bits."
@@ -602,7 +607,7 @@ def read_text_file(path, flag:str='--prompt-file') -> str:
     try: return b.decode('utf-8').removeprefix('\ufeff')
     except UnicodeDecodeError as e: raise InferenceError(f'{flag} {p}: not UTF-8 text (byte 0x{b[e.start]:02x} at offset {e.start})') from None
 
-# %% ../nbs/06_inference.ipynb #791db67d
+# %% ../nbs/06_inference.ipynb #3aefad6d
 def _text_arg(flag:str):
     "An argparse `type` reading the file a flag names (see `read_text_file`)."
     def parse(s):
@@ -610,20 +615,28 @@ def _text_arg(flag:str):
         except InferenceError as e: raise argparse.ArgumentTypeError(str(e).removeprefix(f'{flag} ')) from None
     return parse
 
+# %% ../nbs/06_inference.ipynb #7b424642
 def _stop_arg(s:str) -> str:
     if not s: raise argparse.ArgumentTypeError('expected a non-empty string')
     return s
 
-def add_inference_cli(sub):
-    "The `codelm complete` and `codelm fill` subcommands."
-    raw = ('take --prompt, --text and --stop as typed; by default \\n, \\t and \\\\ are decoded (other backslashes are kept)')
-    p = sub.add_parser('complete', help='sample completions of a prompt from a trained run',
-                       description='Sample completions of a prompt from a trained run. --prompt decodes \\n, \\t and \\\\ '
-                                   '(every other backslash is kept); --raw or --prompt-file take the text as it is.')
+# %% ../nbs/06_inference.ipynb #17a87991
+def _text_command(sub, name:str, help:str, flag:str, what:str):
+    "A subcommand over a run and one text: RUN, --FLAG text or --FLAG-file FILE (one of them), --raw, --json."
+    p = sub.add_parser(name, help=help, description=f'{help[0].upper()}{help[1:]}. --{flag} decodes \\n, \\t and \\\\ '
+                                                    f'(every other backslash is kept); --raw or --{flag}-file take the text as it is.')
     p.add_argument('run', help='a run directory')
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument('--prompt', help='the text to continue')
-    g.add_argument('--prompt-file', metavar='FILE', type=_text_arg('--prompt-file'), help='read the text to continue from FILE (UTF-8, taken as it is)')
+    g.add_argument(f'--{flag}', help=what)
+    g.add_argument(f'--{flag}-file', metavar='FILE', type=_text_arg(f'--{flag}-file'), help=f'read the {what} from FILE (UTF-8, taken as it is)')
+    p.add_argument('--raw', action='store_true', help=f'take --{flag}' + (', --stop' if name == 'complete' else '') + ' as typed; by default \\n, \\t and \\\\ are decoded (other backslashes are kept)')
+    p.add_argument('--json', action='store_true', help=f'print JSON: the {flag} as the model received it, the {"completions, healing" if name == "complete" else "fills"}')
+    return p
+
+# %% ../nbs/06_inference.ipynb #d107e6a7
+def add_inference_cli(sub):
+    "The `codelm complete` and `codelm fill` subcommands."
+    p = _text_command(sub, 'complete', 'sample completions of a prompt from a trained run', 'prompt', 'text to continue')
     p.add_argument('-n', type=SAMPLES.arg(), default=5, help=f'number of samples: {SAMPLES} (default 5)')
     p.add_argument('--max-new-chars', type=NEW_CHARS.arg(), default=200, help=f'longest sample in characters: {NEW_CHARS} (default 200)')
     p.add_argument('--temperature', type=TEMPERATURE.arg(), default=0.8, help=f'{TEMPERATURE}; 0 for greedy (default 0.8)')
@@ -632,23 +645,15 @@ def add_inference_cli(sub):
     p.add_argument('--stop', action='append', default=[], type=_stop_arg, help='a non-empty stop string (repeatable), e.g. "\\n\\n"')
     p.add_argument('--seed', type=SEED.arg(), default=0, help=f'{SEED} (default 0)')
     p.add_argument('--no-heal', action='store_true', help='no token healing: continue the prompt exactly as it tokenizes')
-    p.add_argument('--raw', action='store_true', help=raw)
-    p.add_argument('--json', action='store_true', help='print JSON: the prompt as the model received it, the completions, healing')
     p.set_defaults(func=_complete_cmd)
-    f = sub.add_parser('fill', help='fill the <mask> in a text with a trained run',
-                       description='Fill the one <mask> in a text with a trained run. --text decodes \\n, \\t and \\\\ '
-                                   '(every other backslash is kept); --raw or --text-file take the text as it is.')
-    f.add_argument('run', help='a run directory')
-    g = f.add_mutually_exclusive_group(required=True)
-    g.add_argument('--text', help='text with one <mask>')
-    g.add_argument('--text-file', metavar='FILE', type=_text_arg('--text-file'), help='read the text with one <mask> from FILE (UTF-8, taken as it is)')
+    f = _text_command(sub, 'fill', 'fill the <mask> in a text with a trained run', 'text', 'text with one <mask>')
     f.add_argument('-k', type=FILLS.arg(), default=5, help=f'number of fills: {FILLS} (default 5)')
-    f.add_argument('--raw', action='store_true', help=raw)
-    f.add_argument('--json', action='store_true', help='print JSON: the text as the model received it, the fills')
     f.set_defaults(func=_fill_cmd)
 
+# %% ../nbs/06_inference.ipynb #8ccdcacd
 def _typed(a, s): return s if a.raw else decode_escapes(s)
 
+# %% ../nbs/06_inference.ipynb #630b035c
 def _complete_cmd(a):
     prompt = a.prompt_file if a.prompt is None else _typed(a, a.prompt)
     stop = [_typed(a, x) for x in a.stop]
@@ -660,6 +665,7 @@ def _complete_cmd(a):
         for i, o in enumerate(outs): print(f'--- {i + 1}\n{prompt}{o}')
     return 0
 
+# %% ../nbs/06_inference.ipynb #dc7c0340
 def _fill_cmd(a):
     text = a.text_file if a.text is None else _typed(a, a.text)
     if text.count(MASK) != 1:  # checked before the model is loaded

@@ -105,9 +105,10 @@ def _triton_kernels():
         tl.store(DH0 + b * H + offs, (g * f).to(DH0.dtype.element_ty), mask=m)
     return fwd, bwd
 
-# %% ../nbs/02_qrnn.ipynb #128f70ce
+# %% ../nbs/02_qrnn.ipynb #7edb4ae0
 def _last_contig(t): return t if t.stride(-1) == 1 else t.contiguous()
 
+# %% ../nbs/02_qrnn.ipynb #d31ba890
 class ForgetMultTriton(torch.autograd.Function):
     "Forget-mult as Triton kernels (CUDA tensors; CPU tensors only under `TRITON_INTERPRET=1`)."
     BLOCK, WARPS = 128, 4

@@ -66,7 +66,7 @@ def _legacy(run) -> RunError:
     return RunError(f"{Path(run)/MODEL_CONFIG}: a run of codelm's earlier layout (its record in config.json, the tokenizer in tokenizer/); "
                     f"convert it with `codelm convert {run}`")
 
-# %% ../nbs/04a_rundir.ipynb #267c49f8
+# %% ../nbs/04a_rundir.ipynb #ab459a4f
 _NUM = (int, float)
 META_SCHEMA = dict(arch=(str, True), family=(str, False), tokenizer=((str, type(None)), False), tokenizer_vocab_size=(int, False), preset=(str, False),
                    seed=(int, False), epochs=(int, False), status=(str, False), corpus=(str, False), corpus_fingerprint=(str, False),
@@ -75,6 +75,7 @@ META_SCHEMA = dict(arch=(str, True), family=(str, False), tokenizer=((str, type(
 
 def _type_names(t): return ' or '.join({'NoneType': 'null', 'str': 'a string', 'int': 'an integer', 'float': 'a number', 'dict': 'an object'}.get(x.__name__, x.__name__) for x in (t if isinstance(t, tuple) else (t,)))
 
+# %% ../nbs/04a_rundir.ipynb #45231ac5
 def check_fields(d:dict, schema:dict, path) -> dict:
     "Raise a `RunError` naming `path` and the field when a field of `d` has the wrong type or a required one is missing."
     for k, (t, required) in schema.items():
@@ -122,7 +123,7 @@ def find_runs(registry) -> list[Path]:
         else: out += [q for q in sorted(p.iterdir()) if q.is_dir() and run_layout(q)]
     return out
 
-# %% ../nbs/04a_rundir.ipynb #5a79d7e5
+# %% ../nbs/04a_rundir.ipynb #f5102719
 HISTORY_COLS = ('row', 'phase', 'epoch', 'step', 'train_bytes', 'train_loss', 'valid_loss', 'accuracy', 'bpb', 'seconds', 'tokens_per_s')
 
 def write_history(path, rows):
@@ -131,26 +132,29 @@ def write_history(path, rows):
     for r in rows: w.writerow({k: ('' if r.get(k) is None else r[k]) for k in HISTORY_COLS})
     atomic_write(path, buf.getvalue())
 
+# %% ../nbs/04a_rundir.ipynb #227154a4
 def read_history(path):
     "Read a history.csv back as a DataFrame."
     import pandas as pd
     return pd.read_csv(path)
 
-# %% ../nbs/04a_rundir.ipynb #39e53f6b
+# %% ../nbs/04a_rundir.ipynb #1448125f
 def read_result(run, name:str='metrics') -> dict|None:
     "The run's `name`.json (metrics or samples, written by `codelm eval`), or None if it has not been evaluated."
     p = Path(run)/f'{name}.json'
     return read_json(p) if p.exists() else None
 
+# %% ../nbs/04a_rundir.ipynb #3e7ea8bb
 def write_result(run, name:str, obj:dict) -> Path:
     "Write the run's `name`.json atomically."
     atomic_write(Path(run)/f'{name}.json', json.dumps(obj, indent=2)); return Path(run)/f'{name}.json'
 
-# %% ../nbs/04a_rundir.ipynb #afd75f59
+# %% ../nbs/04a_rundir.ipynb #308409f1
 def save_weights(model, path):
     "Save a model's weights as safetensors, atomically (tied weights stored once)."
     with atomic_path(path) as tmp: sft.save_model(model, str(tmp))
 
+# %% ../nbs/04a_rundir.ipynb #0e61b54e
 def load_weights(model, path):
     "Load safetensors weights into `model` (never unpickles); a clear error names a missing or bad file."
     path = Path(path)
@@ -326,15 +330,18 @@ def push_run(run, repo_id:str, private:bool=False, token:str|None=None) -> str:
     api.upload_folder(folder_path=str(run), repo_id=repo_id, ignore_patterns=PUSH_IGNORE, commit_message=f'codelm run {run.name}')
     return str(url)
 
-# %% ../nbs/04a_rundir.ipynb #f814da3e
+# %% ../nbs/04a_rundir.ipynb #157225b7
 def _convert_cmd(a):
     for r in a.runs: convert_run(r); print(f'{r}: converted to layout {RUN_LAYOUT}')
     return 0
 
+# %% ../nbs/04a_rundir.ipynb #b64de242
 def _card_cmd(a): print(write_model_card(a.run)); return 0
 
+# %% ../nbs/04a_rundir.ipynb #684c4597
 def _push_cmd(a): print(push_run(a.run, a.repo_id, a.private, a.token)); return 0
 
+# %% ../nbs/04a_rundir.ipynb #e2394641
 def add_rundir_cli(sub):
     "`codelm convert`, `codelm card` and `codelm push`."
     p = sub.add_parser('convert', help='rewrite runs of the earlier layout into this one (Hugging Face checkpoints at the root)',

@@ -121,7 +121,7 @@ def _workdir(uid:int, gid:int) -> str:
     os.chmod(d, 0o700)
     return d
 
-# %% ../nbs/07b_sandbox.ipynb #db980350
+# %% ../nbs/07b_sandbox.ipynb #4f733885
 def _payload_fd(data:bytes) -> int:
     "An anonymous file (memfd, else an unlinked temp file) holding `data`, positioned at its start."
     if hasattr(os, 'memfd_create'): fd = os.memfd_create('codelm-sample')
@@ -130,6 +130,7 @@ def _payload_fd(data:bytes) -> int:
     os.write(fd, data); os.lseek(fd, 0, os.SEEK_SET)
     return fd
 
+# %% ../nbs/07b_sandbox.ipynb #687eb3c5
 def _signame(sig:int) -> str:
     try: return signal.Signals(sig).name
     except ValueError: return f'signal {sig}'

@@ -69,13 +69,15 @@ HARD_CASES = ['def f(x):\n    return x\n', 'if a:\n\tif b:\n\t\treturn 1\n', 'x 
               'def größe(straße):\n    return "café ü ß 中文"\n', 's = "🐍🚀 ok 👍🏽"\n', 'a = "▁" + "\ue000" + "\ue0002581;"',
               'b = "<s></s><pad><unk><mask>[CLS]"', 'c = "\x00\x0b\x0c\r\n"', '😀', 'λ x: x ** 2\r\n']
 
-# %% ../nbs/01_tokenization.ipynb #30188ce6
+# %% ../nbs/01_tokenization.ipynb #9b22d447
 ESC = '\ue000'                # starts an escape: ESC + hex code point + ';'
 ALWAYS_ESCAPED = ESC + '\u2581'  # and lone surrogates
 HEX_CHARS = '0123456789abcdef;'
 _UNESC = re.compile(ESC + '([0-9a-f]{1,6});')
 
 def _esc(m): return f'{ESC}{ord(m[0]):x};'
+
+# %% ../nbs/01_tokenization.ipynb #47b1e98a
 def _unesc(m): c = int(m[1], 16); return chr(c) if c <= 0x10FFFF else m[0]
 
 # %% ../nbs/01_tokenization.ipynb #08aa6d94
@@ -424,9 +426,10 @@ def load_tokenizer(path) -> CodeTokenizer:
         if hf.pad_token is None: hf.pad_token = hf.eos_token
     return HFTokenizer(Tokenizer.from_file(str(path/'tokenizer.json')), meta, hf)
 
-# %% ../nbs/01_tokenization.ipynb #07f87dc1
+# %% ../nbs/01_tokenization.ipynb #cdd395c9
 def _utf8_len(s:str) -> int: return len(s.encode('utf-8', 'surrogatepass'))
 
+# %% ../nbs/01_tokenization.ipynb #9bc18643
 def token_stats(tok:CodeTokenizer, texts) -> dict:
     "Vocabulary size, tokens per byte, share of bytes behind unknown tokens and round-trip share of `tok` on `texts`."
     n_bytes = n_tok = unk = ok = 0
@@ -638,7 +641,7 @@ def parse_vocab_size(s:str|None):
         return {k.strip(): int(v) for k, v in (kv.split('=') for kv in s.split(',') if kv.strip())}
     except ValueError: raise TokenizerError(f"--vocab-size {s}: expected a number, or kind=N,... (e.g. bpe=1000,word=4000)") from None
 
-# %% ../nbs/01_tokenization.ipynb #ef7f0489
+# %% ../nbs/01_tokenization.ipynb #c380bc32
 def add_tokenizers_cli(sub):
     "The `codelm tokenizers train|stats` subcommands."
     p = sub.add_parser('tokenizers', help='train tokenizers on a corpus, or measure them')
@@ -661,6 +664,7 @@ def add_tokenizers_cli(sub):
     s.add_argument('--json', action='store_true', help='print JSON')
     s.set_defaults(func=_tokenizers_stats)
 
+# %% ../nbs/01_tokenization.ipynb #9210f08f
 def _tokenizers_train(a):
     toks = train_tokenizers(a.corpus, a.kinds, a.out, parse_vocab_size(a.vocab_size), a.preset, a.word_split)
     res = {k: dict(vocab_size=t.vocab_size, lossless=t.lossless, seconds=t.meta['trained_on']['seconds'], path=str(Path(a.out)/k)) for k, t in toks.items()}
@@ -669,6 +673,7 @@ def _tokenizers_train(a):
     print(f"trained on the train split of {a.corpus}; measure with: codelm tokenizers stats --corpus {a.corpus} --tokenizers {a.out}")
     return 0
 
+# %% ../nbs/01_tokenization.ipynb #c5667bc9
 def _tokenizers_stats(a):
     rows = tokenizer_stats(a.corpus, a.tokenizers, a.split)
     print(json.dumps(rows, indent=2) if a.json else format_tokenizer_stats(rows))

@@ -62,13 +62,14 @@ def transformer_sizes(arch:str, preset='cpu', **overrides) -> dict:
     if s['d_model'] % s['n_heads']: raise TransformerError(f"sizes: d_model={s['d_model']} is not a multiple of n_heads={s['n_heads']}")
     return s
 
-# %% ../nbs/04_transformer.ipynb #dc1f0136
+# %% ../nbs/04_transformer.ipynb #19abd1ee
 def _gpt2_config(cls, s:dict, vocab_size:int, ids:dict):
     "GPT-2's config at sizes `s`."
     c = cls(vocab_size=vocab_size, n_positions=s['ctx'], n_embd=s['d_model'], n_layer=s['n_layers'], n_head=s['n_heads'], n_inner=s['d_ff'], **ids)
     if (d := s.get('dropout')) is not None: c.resid_pdrop = c.embd_pdrop = c.attn_pdrop = d
     return c
 
+# %% ../nbs/04_transformer.ipynb #95457b75
 def _bert_config(cls, s:dict, vocab_size:int, ids:dict, roberta:bool=False):
     "BERT's (or RoBERTa's: positions from pad_id + 1, one token type) config at sizes `s`."
     extra = (ids['pad_token_id'] if ids['pad_token_id'] is not None else 1) + 1 if roberta else 0

@@ -95,3 +95,11 @@ def test_no_import_runs_back_up_the_flow():
     up = [(mod, dep) for mod, nb in order.items() for m in pat.finditer((root/'codelm'/f'{mod}.py').read_text())
           if (dep := next(g for g in m.groups() if g)) in order and order[dep] >= nb and dep != mod]
     assert not up, f'imports that run back up the flow (module -> module it imports): {up}'
+
+def test_exported_cells_are_small():
+    "House style (issue 22, point 7): one exported function or class a cell, short; the median exported cell is 8 code lines or fewer."
+    import json, statistics
+    sizes = [len([l for l in ''.join(c['source']).splitlines() if l.strip() and not l.startswith('#|')])
+             for nb in sorted((REPO/'nbs').glob('*.ipynb')) for c in json.loads(nb.read_text())['cells']
+             if c['cell_type'] == 'code' and ''.join(c['source']).startswith('#| export')]
+    assert len(sizes) > 300 and statistics.median(sizes) <= 8, (len(sizes), statistics.median(sizes))
