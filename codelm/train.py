@@ -38,10 +38,10 @@ def set_seed_all(seed:int):
     "Seed Python, NumPy and torch (CPU and CUDA) and ask cuDNN for deterministic kernels."
     set_seed(seed, reproducible=True)
 
-# %% ../nbs/05_train.ipynb #b6da4a5d
+# %% ../nbs/05_train.ipynb #43b13f22
 def _train_dl(learn): return learn.dls.train if learn.dls is not None else None
 
-# %% ../nbs/05_train.ipynb #2f54284a
+# %% ../nbs/05_train.ipynb #c8ebd483
 def capture_rng(learn) -> tuple[dict, dict]:
     "(tensors, json) holding every RNG state training draws from."
     t = {'rng.torch': torch.get_rng_state()}
@@ -55,10 +55,10 @@ def capture_rng(learn) -> tuple[dict, dict]:
         if hasattr(dl, 'items') and hasattr(dl.items, 'idxs'): t['rng.dl_idxs'] = torch.tensor(list(dl.items.idxs), dtype=torch.int64)
     return t, j
 
-# %% ../nbs/05_train.ipynb #f2ef729e
+# %% ../nbs/05_train.ipynb #6447910e
 def _tup(o): return tuple(_tup(x) for x in o) if isinstance(o, list) else o
 
-# %% ../nbs/05_train.ipynb #2bd6e485
+# %% ../nbs/05_train.ipynb #71f7a02d
 def restore_rng(learn, t:dict, j:dict):
     "Put back the RNG states captured by `capture_rng`."
     torch.set_rng_state(t['rng.torch'])
@@ -89,7 +89,7 @@ def bare_model(model):
     "`model` itself, or the module inside a `DistributedDataParallel` / `DataParallel` wrapper."
     return model.module if isinstance(model, (DistributedDataParallel, nn.DataParallel)) else model
 
-# %% ../nbs/05_train.ipynb #5b87ccbf
+# %% ../nbs/05_train.ipynb #536b5607
 def save_checkpoint(learn, path, meta:dict):
     "Save weights, optimizer and RNG state of `learn` with `meta` (json-able) to one safetensors file, atomically."
     path = Path(path)
@@ -100,7 +100,7 @@ def save_checkpoint(learn, path, meta:dict):
     md = dict(meta=json.dumps(meta), opt=json.dumps(oj), rng=json.dumps(rj))
     with atomic_path(path) as tmp: save_file(t, tmp, metadata=md)
 
-# %% ../nbs/05_train.ipynb #9b06d71d
+# %% ../nbs/05_train.ipynb #5a3bcbb6
 def _dedup_shared(t):
     "Clone every tensor so tied weights are stored twice rather than refused by safetensors."
     return {k: v.clone() for k, v in t.items()}
@@ -212,10 +212,10 @@ def checkpoint_meta(path) -> dict:
         with safe_open(str(path), 'pt') as f: return json.loads(f.metadata()['meta'])
     except Exception as e: raise RunError(f'{path}: not a readable checkpoint ({e}); delete it to start over') from None
 
-# %% ../nbs/05_train.ipynb #05134237
+# %% ../nbs/05_train.ipynb #181b2be0
 def _set_phase(learn, phase): learn.freeze() if phase == 'frozen' else learn.unfreeze()
 
-# %% ../nbs/05_train.ipynb #fe024b40
+# %% ../nbs/05_train.ipynb #a00a6b7a
 def fit_recipe(learn, ckpt, epochs:int, freeze_epochs:int=1, lr:float=None, seed:int=0,
                tokens_per_byte:float=None, stop_after:int=None, lr_find_it:int=100, lr_range:tuple=(1e-7, 10), lr_rule:str='minimum',
                curve_points:int=0, bytes_per_epoch:float=None) -> dict:
@@ -263,7 +263,7 @@ def fit_recipe(learn, ckpt, epochs:int, freeze_epochs:int=1, lr:float=None, seed
         done += n
     return state
 
-# %% ../nbs/05_train.ipynb #0189b0e9
+# %% ../nbs/05_train.ipynb #fe582d19
 class _StopAfter(Callback):
     "Stop fitting after `n` epochs (simulates an interruption in tests)."
     order = 99
@@ -277,13 +277,13 @@ from .awd import *
 from .transformer import *
 from .arch import ARCHS, register_arch, get_arch, arch_names
 
-# %% ../nbs/05_train.ipynb #e6330a0f
+# %% ../nbs/05_train.ipynb #eb133514
 TRAIN_PRESETS = {
     'smoke': dict(seed=42, budget_mb=0.06, valid_mb=0.015, curve_points=3, freeze_epochs=1, lr_find_it=20, lr_range=(1e-5, 0.1), lr_rule='minimum',
                   awd=dict(bs=32, seq_len=64, lr=1e-2, drop_mult=0.), transformer=dict(bs=None, seq_len=None, lr=2e-3, drop_mult=0.), arch={},
                   source='not tuned: a few seconds per run for the tests'),
     'cpu':   dict(seed=42, budget_mb=1.5, valid_mb=0.02, curve_points=20, freeze_epochs=1, lr_find_it=30, lr_range=(1e-5, 0.1), lr_rule='minimum',
-                  awd=dict(bs=8, seq_len=70, lr=1e-2, drop_mult=0.), transformer=dict(bs=8, seq_len=None, lr=2e-3, drop_mult=0.), arch=dict(gpt2=dict(bs=4), bert=dict(lr=1e-3, mask_p=0.4), roberta=dict(lr=1e-3, mask_p=0.4)),
+                  awd=dict(bs=8, seq_len=70, lr=1e-2, drop_mult=0.), transformer=dict(bs=8, seq_len=None, lr=2e-3, drop_mult=0.), arch=dict(gpt2=dict(bs=4, lr=1e-3), bert=dict(lr=1e-3, mask_p=0.4), roberta=dict(lr=1e-3, mask_p=0.4)),
                   source='sweep: bench/sweep.py --preset cpu (rates) and bench/sizes.py (sizes, context); see nbs/05_train.ipynb'),
     'paper': dict(seed=42, budget_mb=None, valid_mb=5, curve_points=20, freeze_epochs=1, lr_find_it=100, lr_range=(1e-7, 10), lr_rule='minimum',
                   awd=dict(bs=64, seq_len=70, epochs=30, lr=2e-3, drop_mult=0.3), transformer=dict(bs=None, seq_len=None, epochs=10, lr=1e-4, drop_mult=1.),
@@ -299,19 +299,19 @@ def preset(name:str) -> dict:
     if name not in TRAIN_PRESETS: raise RunError(f"--preset {name}: expected one of {', '.join(TRAIN_PRESETS)}")
     return TRAIN_PRESETS[name]
 
-# %% ../nbs/05_train.ipynb #6db6df44
+# %% ../nbs/05_train.ipynb #71635178
 def run_hparams(preset_name:str, arch:str) -> dict:
     "The hyperparameters a preset gives `arch`: its family's (bs, seq_len, lr, drop_mult, epochs) with the arch's own from the sweep on top."
     p = preset(preset_name)
     return {**p[get_arch(arch, error=RunError).code], **p['arch'].get(arch, {})}
 
-# %% ../nbs/05_train.ipynb #938e32e1
+# %% ../nbs/05_train.ipynb #7dcd57a7
 def _versions() -> dict:
     import fastai, transformers, tokenizers, sentencepiece, codelm
     return dict(codelm=codelm.__version__, torch=torch.__version__, fastai=fastai.__version__, transformers=transformers.__version__,
                 tokenizers=tokenizers.__version__, sentencepiece=sentencepiece.__version__, python=sys.version.split()[0])
 
-# %% ../nbs/05_train.ipynb #002ed77a
+# %% ../nbs/05_train.ipynb #c45550a5
 def tokens_per_byte(tok, texts) -> float:
     "Tokens per UTF-8 byte of `texts` under `tok` (turns a per-token loss into bits per byte)."
     n_tok = sum(len(x) for x in tok.encode_batch(texts)); n_b = sum(len(t.encode('utf-8')) for t in texts)
@@ -503,7 +503,7 @@ class CachedCausalLoader(CausalLMLoader):
         b = torch.from_numpy(self.stream[i * self.seq_len: (i + 1) * self.seq_len + 1].astype(np.int64))
         return b[:-1], b[1:]
 
-# %% ../nbs/05_train.ipynb #e5ec0a25
+# %% ../nbs/05_train.ipynb #ff41f16d
 class CachedMaskedExamples:
     "The masked-LM examples of a `CachedSplit` (bos + a chunk of one function + eos, as `masked_examples`), read when asked."
     def __init__(self, split:CachedSplit, seq_len:int, bos_id:int=None, eos_id:int=None):
@@ -520,7 +520,7 @@ class CachedMaskedExamples:
     def __getitem__(self, i):
         return np.concatenate([np.array(self.pre, np.int64), self.tokens[self.a[i]:self.b[i]].astype(np.int64), np.array(self.post, np.int64)])
 
-# %% ../nbs/05_train.ipynb #b8e9bce0
+# %% ../nbs/05_train.ipynb #de727216
 class CachedMaskedLoader(MaskedLMLoader):
     "`MaskedLMLoader` over `CachedMaskedExamples` (example lengths from the index, not by reading every example)."
     def __init__(self, dataset, pad_id:int, mask_id:int, special_ids, vocab_size:int, mask_p:float=0.15, seed:int=0, pool:int=50, **kwargs):
@@ -757,7 +757,7 @@ TRAIN_EPILOG = '''data-parallel training (every family; one process per GPU, or 
 --bs is per process: N processes with --bs B step on the batches of one process with --bs N*B.
 Several nodes need RUN/ on a shared filesystem to resume; token caches go to $CODELM_CACHE (default ~/.cache/codelm).'''
 
-# %% ../nbs/05_train.ipynb #ccea7c01
+# %% ../nbs/05_train.ipynb #3a648f9c
 def _num_flag(kind:type, lo, hi=None, open_lo:bool=False, what:str=''):
     "An argparse `type`: a finite `kind` from `lo` (above it when `open_lo`) to `hi`; argparse turns a refusal into one line naming the flag."
     def parse(s:str):
@@ -771,7 +771,7 @@ def _num_flag(kind:type, lo, hi=None, open_lo:bool=False, what:str=''):
 
 SEED_MAX = 2**32 - 1  # NumPy's seeds are 32-bit
 
-# %% ../nbs/05_train.ipynb #1fa72d17
+# %% ../nbs/05_train.ipynb #eb7324b0
 def add_train_cli(sub):
     "The `codelm train` subcommand."
     p = sub.add_parser('train', help='train one model by the paper recipe into a run directory',
@@ -806,7 +806,7 @@ def add_train_cli(sub):
     p.add_argument('--force', action='store_true', help='train again even if the run is finished')
     p.set_defaults(func=_train_cmd)
 
-# %% ../nbs/05_train.ipynb #639b6326
+# %% ../nbs/05_train.ipynb #f6e39151
 def _train_cmd(a):
     pre = a.pretrained
     if pre == 'wt103' and a.arch in arch_names(code='awd'): pre = True

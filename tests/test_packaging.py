@@ -103,3 +103,11 @@ def test_exported_cells_are_small():
              for nb in sorted((REPO/'nbs').glob('*.ipynb')) for c in json.loads(nb.read_text())['cells']
              if c['cell_type'] == 'code' and ''.join(c['source']).startswith('#| export')]
     assert len(sizes) > 300 and statistics.median(sizes) <= 8, (len(sizes), statistics.median(sizes))
+
+def test_index_lists_every_module():
+    "nbs/index.ipynb (and so the README) has one line per module of the flow, in the flow's order (issue 22, point 7)."
+    import re
+    index = (REPO/'nbs'/'index.ipynb').read_text()
+    mods = [(nb.stem, m.group(1)) for nb in sorted((REPO/'nbs').glob('[0-9]*.ipynb')) if (m := re.search(r'default_exp ([\w.]+)', nb.read_text()))]
+    rows = re.findall(r'\| `(\w+)` \| `codelm\.([\w_]+)` \|', index)
+    assert rows == mods, (rows, mods)
