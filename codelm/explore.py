@@ -153,7 +153,8 @@ class Explorer:
         self.runs_dir, self.cache = Path(runs_dir), ModelCache(loader)
         self.pool, self.futures, self._drawn = ThreadPoolExecutor(max_workers), [], threading.Event()
         self._drawn.set()
-        self.message, self.infos = W.HTML(''), self._list_runs()
+        self.message = W.HTML('')
+        self.infos = self._list_runs()  # a missing or empty registry: a message, not an exception
         tab = W.Tab([self._complete_tab(prompt), self._fill_tab()]); tab.set_title(0, 'Complete'); tab.set_title(1, 'Fill in the blank')
         self.widget = W.VBox([W.HTML(_CSS + '<h3>codelm explorer</h3>'), self.message, self._run_picker(), tab])
     def _ipython_display_(self):

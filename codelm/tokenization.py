@@ -338,7 +338,7 @@ def _train_sp(kind:str, texts:list[str], vocab_size:int|None, word_split:str='co
                 options={k: v for k, v in opts.items() if k not in ('num_threads', 'minloglevel')})
     return _sp_tokenizer(model.getvalue(), meta)
 
-# %% ../nbs/01_tokenization.ipynb #671abfca
+# %% ../nbs/01_tokenization.ipynb #015877a7
 def _train_hf(kind:str, texts:list[str], vocab_size:int) -> HFTokenizer:
     "Train a Hugging Face `tokenizers` model of `kind` (bytebpe or wordpiece) on `texts`."
     import tokenizers
@@ -360,6 +360,10 @@ def _train_hf(kind:str, texts:list[str], vocab_size:int) -> HFTokenizer:
         trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=specials, show_progress=False,
                                             limit_alphabet=max(100, vocab_size // 4))
     tok.train_from_iterator(texts, trainer, length=len(texts))
+    if kind == 'wordpiece':  # the trainer numbers part of its alphabet in hash order: renumber by the token (WordPiece splits by the set, not the ids)
+        v = tok.get_vocab()
+        order = specials + sorted(t for t in v if t not in specials)
+        tok.model = models.WordPiece({t: i for i, t in enumerate(order)}, unk_token=SPECIAL_TOKENS['unk'], max_input_chars_per_word=100)
     n = tok.get_vocab_size()
     if n < vocab_size:
         raise TokenizerError(f"--vocab-size {vocab_size} is more than the train split supports for {kind}: at most {n}; "
