@@ -36,13 +36,19 @@ seeds = iter(range(10**6))
 t_ours, outs = timed(lambda: lm.generate(PROMPT, n=N, max_new_chars=CHARS, temperature=0.8, seed=next(seeds)), reps=5)
 n_ours = sum(len(o) for o in outs)
 
-# The baseline learner: fastai's own LMLearner on the same weights. codelm's lm_dataloaders builds its Datasets over
-# pre-tokenized arrays, so fastai's test_set cannot tell that a str is an input (infer_idx: "Expected an input of type
+# The baseline learner: fastai's own LMLearner on the same weights, over fastai's own data pipeline: a `Datasets` of
+# pre-tokenized arrays with codelm's CodeNumericalize transform (codelm's loaders skip that pipeline). fastai's test_set cannot tell that a str is an input (infer_idx: "Expected an input of type
 # in ndarray, TensorText but got str"). We declare str as an input type of the first transform, CodeNumericalize, which
 # encodes a str itself (without the eos it appends to training functions), and give predict the `numericalize.vocab`
 # and `tokenizer.sep` it reads to join the result. Per token, predict then does exactly its usual work: re-run the whole
 # prefix through the model, softmax, sample.
 learn, _ = _awd_learner('awd_lstm', lm.tokenizer, sample_corpus(), 'smoke', 16, 64, None, 50)
+from fastai.text.all import Datasets, DataLoaders, LMDataLoader
+from codelm.data import read_split
+from codelm.tokenization import CodeNumericalize
+_ids = [np.array(x + [lm.tokenizer.eos_id]) for x in lm.tokenizer.encode_batch([r['code'] for r in read_split(sample_corpus(), 'train')][:50])]
+_ds = Datasets(_ids, [[CodeNumericalize(lm.tokenizer)]], splits=[list(range(40)), list(range(40, 50))])
+learn.dls = DataLoaders(*[LMDataLoader(d, bs=16, seq_len=64) for d in (_ds.train, _ds.valid)])
 load_weights(learn.model, runs/'bench_lstm_char'/'model.safetensors')
 learn.model.eval()
 tl = learn.dls.train_ds.tls[0]

@@ -8,7 +8,7 @@ fresh process so that each peak is its own:
   build     build_corpus(source='csn') with autopep8 off (the other cleaning steps on)   -> MB/s of input JSONL, peak RSS
   tokenize  the run's tokenizer (bpe, trained on a bounded sample) and token_cache        -> MB/s of code, peak RSS
   train     AWD-LSTM (cpu preset sizes) steps from the memory-mapped cache                -> tokens/s per step, peak RSS
-and, as the in-memory baseline, codelm.tokenization.lm_dataloaders (every function's ids in a Python list) on the tenth.
+and, as the in-memory baseline, codelm.loaders.lm_dls with memmap=False (every id of the split in memory) on the tenth.
 
 Figures (JSON lines at the end): for memory, `value` is the peak RSS on the full corpus and `baseline` the peak on the
 tenth, so `ratio` = baseline / value is 1.0 when memory does not grow with the corpus (it would be about 0.1 if it grew in
@@ -116,7 +116,7 @@ def _tok(a):
     return train_tokenizer('bpe', a.corpus, vocab_size=600, out=a.tok, _texts=tokenizer_texts(a.corpus, max_bytes=int(a.tok_sample_mb * 1e6)))
 
 def phase_tokenize(a):
-    from codelm.train import token_cache
+    from codelm.loaders import token_cache
     t = time.perf_counter(); tok = _tok(a); t_tok = time.perf_counter() - t
     t = time.perf_counter()
     metas = [json.loads((token_cache(a.corpus, s, tok)/'meta.json').read_text()) for s in ('train', 'valid')]
@@ -125,9 +125,9 @@ def phase_tokenize(a):
     return dict(tokenizer_seconds=t_tok, seconds=secs, code_MB=mb, MBps=mb / secs, tokens=sum(m['tokens'] for m in metas))
 
 def phase_in_memory(a):
-    from codelm.tokenization import lm_dataloaders
+    from codelm.loaders import lm_dls
     tok = _tok(a); t = time.perf_counter()
-    dls = lm_dataloaders(a.corpus, tok, bs=32, seq_len=70, device='cpu')
+    dls = lm_dls('awd_lstm', tok, a.corpus, 70, 32, device='cpu')  # ids encoded in memory (memmap=False)
     secs = time.perf_counter() - t
     return dict(seconds=secs, batches=len(dls.train))
 
@@ -202,7 +202,7 @@ def main():
     J('scale_train_step_throughput', f['train']['tokens_per_s'], 'tokens/s', q['train']['tokens_per_s'], f['train']['tokens_per_s'] / q['train']['tokens_per_s'],
       'AWD-LSTM cpu-size steps from the memory-mapped cache, full vs tenth')
     J('scale_tokenize_vs_in_memory', q['tokenize']['peak_rss_MB'], 'MB', q['in_memory']['peak_rss_MB'], q['in_memory']['peak_rss_MB'] / q['tokenize']['peak_rss_MB'],
-      'peak RSS on the tenth: token cache vs lm_dataloaders holding every id in memory')
+      'peak RSS on the tenth: token cache vs lm_dls holding every id in memory')
     if not a.keep: shutil.rmtree(root, ignore_errors=True)
 
 if __name__ == '__main__': main()

@@ -2,7 +2,7 @@
 """Benchmark: encode throughput (MB/s of UTF-8 code) of each tokenizer kind on the test split of the sample corpus.
 
 Each kind is trained at its `cpu` preset size on the train split. `value` is `encode_batch` over the whole test split
-(what `lm_dataloaders` uses: one call, spread over threads by SentencePiece / `tokenizers`); `baseline` is the same
+(what codelm.loaders uses: one call, spread over threads by SentencePiece / `tokenizers`); `baseline` is the same
 tokenizer's `encode` called once per function, measured side by side in the same run; ratio = value / baseline.
 Best of repeats over `--seconds` each. For scale, Python's `str.split` on the same text is printed too.
     .venv/bin/python bench/tokenizer_speed.py [--seconds 2]   (not bench/tokenizers.py: that name would shadow the `tokenizers` package for every script in bench/)

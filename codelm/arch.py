@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Callable
 
 # %% auto #0
-__all__ = ['ARCHS', 'FAMILIES', 'CODES', 'Arch', 'ArchError', 'register_arch', 'get_arch', 'arch_names']
+__all__ = ['ARCHS', 'FAMILIES', 'CODES', 'BATCHES', 'Arch', 'ArchError', 'register_arch', 'get_arch', 'arch_names']
 
-# %% ../nbs/00a_arch.ipynb #31f286d3
+# %% ../nbs/00a_arch.ipynb #85a3e1f3
 @dataclass
 class Arch:
     "One architecture: what every module of codelm needs to know of it."
@@ -20,6 +20,7 @@ class Arch:
     family: str                    # 'causal' (writes left to right) or 'masked' (fills blanks)
     code: str                      # the module whose model code builds it: 'awd' or 'transformer'
     tokenizers: tuple              # tokenizer kinds it trains with; the first is its default
+    batches: str = ''              # how its ids become batches (codelm.loaders): 'stream' (AWD: stateful rows), 'blocks' (packed causal blocks), 'masked'; default from family and code
     hub: str|None = None           # the Hugging Face model it mirrors: its tokenizer, and its weights with `--pretrained hub`
     model: object = None           # awd: the fastai model class; transformer: (config class, model class) names in `transformers`
     sizes: dict = field(default_factory=dict)  # preset -> sizes (awd: tokenizer kind -> sizes, 'default' for the rest)
@@ -32,9 +33,9 @@ class Arch:
 class ArchError(ValueError):
     "An architecture that is not registered, or an entry that is not valid; the message names it and what was expected."
 
-# %% ../nbs/00a_arch.ipynb #caacb6db
+# %% ../nbs/00a_arch.ipynb #54878f5c
 ARCHS: dict[str, Arch] = {}
-FAMILIES, CODES = ('causal', 'masked'), ('awd', 'transformer')
+FAMILIES, CODES, BATCHES = ('causal', 'masked'), ('awd', 'transformer'), ('stream', 'blocks', 'masked')
 
 def register_arch(name:str, **kw) -> Arch:
     "Register architecture `name`, or fill in fields of a registered one; its entry."
@@ -43,6 +44,8 @@ def register_arch(name:str, **kw) -> Arch:
     if a.family not in FAMILIES: raise ArchError(f"{name}: family {a.family!r}; expected one of {', '.join(FAMILIES)}")
     if a.code not in CODES: raise ArchError(f"{name}: code {a.code!r}; expected one of {', '.join(CODES)}")
     if not a.tokenizers: raise ArchError(f"{name}: no tokenizer kind")
+    a.batches = a.batches or ('masked' if a.family == 'masked' else 'stream' if a.code == 'awd' else 'blocks')
+    if a.batches not in BATCHES: raise ArchError(f"{name}: batches {a.batches!r}; expected one of {', '.join(BATCHES)}")
     ARCHS[name] = a
     return a
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from .data import *
 from .arch import *
 from .tokenization import *
+from .loaders import *
 from .awd import *
 from .transformer import *
 from .rundir import *
@@ -26,7 +27,7 @@ from .explore import *
 __all__ = ['USER_ERRORS', 'COMMANDS', 'parser', 'main']
 
 # %% ../nbs/11_cli.ipynb #b7150353
-USER_ERRORS = (ArchError, CorpusError, TokenizerError, AwdError, TransformerError, RunError, InferenceError, LeakageError, HumanEvalError, SandboxError, ExploreError,
+USER_ERRORS = (ArchError, CorpusError, TokenizerError, LoaderError, AwdError, TransformerError, RunError, InferenceError, LeakageError, HumanEvalError, SandboxError, ExploreError,
                FileNotFoundError)
 COMMANDS = (add_corpus_cli, add_tokenizers_cli, add_rundir_cli, add_train_cli, add_inference_cli, add_evaluate_cli, add_eval_cli, add_humaneval_cli, add_experiment_cli, add_explore_cli)  # one `add_<step>_cli` per module, in the order of the flow
 

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 from collections import Counter, defaultdict
 from pathlib import Path
 from .data import *
-from .train import sample_indices
+from .loaders import sample_indices
 
 # %% auto #0
 __all__ = ['BOOTSTRAP', 'BASELINES_VERSION', 'NGRAM_ORDERS', 'LINE_METRIC', 'SYNTAX_STOP', 'DEMO_PROMPTS', 'DEMO_FILLS',

@@ -14,6 +14,7 @@ from .data import *
 from .tokenization import *
 from .rundir import *
 from .train import *
+from .loaders import sample_texts
 import torch
 from .arch import ARCHS, get_arch
 from .awd import awd_sizes, awd_arch, awd_config

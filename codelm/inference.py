@@ -344,7 +344,8 @@ class CodeLM:
         return Score(sum(bits), len(text.encode('utf-8')), toks, pseudo=self.pseudo, lower_bound=not getattr(self.tokenizer, 'lossless', True))
 
 # %% ../nbs/06_inference.ipynb #5e51370d
-from .transformer import token_hits, masked_accuracy, masked_examples, pad_batch
+from .transformer import token_hits, masked_accuracy
+from .loaders import masked_examples, pad_batch
 
 def _pick(lg:torch.Tensor, t:torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     "Log-probability of the targets `t` under logits `lg` [..., V], and the argmax, without materialising log_softmax."
@@ -391,7 +392,7 @@ class AwdLM(CodeLM):
         super().__init__(name, tokenizer, context=10**9, device=device)
         self.model, self.chunk = model.to(self.device).eval(), chunk
     @property
-    def start_id(self): return self.tokenizer.eos_id  # lm_dataloaders joins functions with eos: eos starts a function
+    def start_id(self): return self.tokenizer.eos_id  # the loaders join functions with eos: eos starts a function
     def _logits(self, x): return self.model(x)[0]
     def _start(self, ids, n):
         self.model.reset()

@@ -21,8 +21,8 @@ __all__ = ['KINDS', 'SP_KINDS', 'HF_KINDS', 'LOSSLESS_KINDS', 'SPECIAL_TOKENS', 
            'SPTokenizer', 'word_segments', 'SPWordTokenizer', 'HFTokenizer', 'train_texts', 'char_alphabet',
            'save_tokenizer', 'train_tokenizer', 'train_tokenizers', 'load_tokenizer', 'token_stats', 'tokenizer_dirs',
            'tokenizer_stats', 'format_tokenizer_stats', 'vocab_sweep', 'plot_vocab_sweep', 'pick_vocab',
-           'encode_throughput', 'CodeNumericalize', 'lm_dataloaders', 'hub_available', 'pretrained_tokenizer',
-           'transformer_tokenizer', 'parse_vocab_size', 'add_tokenizers_cli']
+           'encode_throughput', 'CodeNumericalize', 'hub_available', 'pretrained_tokenizer', 'transformer_tokenizer',
+           'parse_vocab_size', 'add_tokenizers_cli']
 
 # %% ../nbs/01_tokenization.ipynb #2b35eef8
 KINDS = ('word', 'unigram', 'bpe', 'char', 'bytebpe', 'wordpiece')
@@ -542,23 +542,6 @@ class CodeNumericalize(Transform):
             if i == eos: segs.append(cur); cur = []
             else: cur.append(i)
         return TitledStr(SPECIAL_TOKENS['eos'].join(self.tok.decode(s) for s in segs + [cur]))
-
-# %% ../nbs/01_tokenization.ipynb #e8ae18c6
-def lm_dataloaders(corpus, tok:CodeTokenizer, bs:int=64, seq_len:int=72, splits=('train', 'valid'), limit:int|None=None,
-                   device=None, num_workers:int=0, **kwargs):
-    "fastai `DataLoaders` for language modelling on `corpus`: each split's functions, tokenized by `tok`, joined by eos."
-    from fastai.text.all import Datasets, DataLoaders, LMDataLoader, default_device
-    ids = {}
-    for s in splits:
-        texts = [r['code'] for r in read_split(corpus, s)][:limit]
-        if not texts: raise TokenizerError(f"--corpus {corpus}: the {s} split has no functions")
-        ids[s] = [np.array(x + [tok.eos_id], dtype=np.int64) for x in tok.encode_batch(texts)]
-    cuts = np.cumsum([0] + [len(ids[s]) for s in splits])
-    dsets = Datasets([a for s in splits for a in ids[s]], [[CodeNumericalize(tok)]],
-                     splits=[list(range(cuts[i], cuts[i + 1])) for i in range(len(splits))])
-    device = default_device() if device is None else device
-    return DataLoaders(*[LMDataLoader(dsets.subset(i), lens=[len(a) for a in ids[s]], bs=bs, seq_len=seq_len, shuffle=i == 0,
-                                      device=device, num_workers=num_workers, **kwargs) for i, s in enumerate(splits)], device=device)
 
 # %% ../nbs/01_tokenization.ipynb #1f43274d
 def hub_available(timeout:float=3.0) -> bool:

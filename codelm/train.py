@@ -25,13 +25,11 @@ from fastai.text.data import TensorText, LMDataLoader
 from torch.nn.parallel import DistributedDataParallel
 
 # %% auto #0
-__all__ = ['TRAIN_PRESETS', 'CACHE_VERSION', 'TOKENIZER_SAMPLE_BYTES', 'TRAIN_EPILOG', 'SEED_MAX', 'set_seed_all', 'capture_rng',
-           'restore_rng', 'bare_model', 'save_checkpoint', 'load_checkpoint', 'History', 'valid_loss', 'Curve',
-           'Checkpoint', 'checkpoint_meta', 'fit_recipe', 'preset', 'run_hparams', 'tokens_per_byte', 'dist_env',
-           'init_distributed', 'shard_rows', 'DataParallel', 'FailAt', 'tokenizer_fingerprint', 'sample_indices',
-           'sample_functions', 'sample_texts', 'token_cache', 'CachedSplit', 'CachedLMLoader', 'cached_lm_dataloaders',
-           'CachedCausalLoader', 'CachedMaskedExamples', 'CachedMaskedLoader', 'cached_transformer_dls',
-           'tokenizer_texts', 'check_run_args', 'train_plan', 'train_run', 'add_train_cli']
+__all__ = ['TRAIN_PRESETS', 'TOKENIZER_SAMPLE_BYTES', 'TRAIN_EPILOG', 'SEED_MAX', 'set_seed_all', 'capture_rng', 'restore_rng',
+           'bare_model', 'save_checkpoint', 'load_checkpoint', 'History', 'valid_loss', 'Curve', 'Checkpoint',
+           'checkpoint_meta', 'fit_recipe', 'preset', 'run_hparams', 'tokens_per_byte', 'init_distributed',
+           'shard_rows', 'DataParallel', 'FailAt', 'tokenizer_texts', 'check_run_args', 'train_plan', 'train_run',
+           'add_train_cli']
 
 # %% ../nbs/05_train.ipynb #3fc23b29
 def set_seed_all(seed:int):
@@ -271,8 +269,9 @@ class _StopAfter(Callback):
     def after_epoch(self):
         if self.epoch + 1 >= self.n: raise CancelFitException()
 
-# %% ../nbs/05_train.ipynb #c1a0ad34
+# %% ../nbs/05_train.ipynb #1921e0a7
 from .tokenization import *
+from .loaders import *
 from .awd import *
 from .transformer import *
 from .arch import ARCHS, register_arch, get_arch, arch_names
@@ -316,12 +315,6 @@ def tokens_per_byte(tok, texts) -> float:
     "Tokens per UTF-8 byte of `texts` under `tok` (turns a per-token loss into bits per byte)."
     n_tok = sum(len(x) for x in tok.encode_batch(texts)); n_b = sum(len(t.encode('utf-8')) for t in texts)
     return n_tok / max(1, n_b)
-
-# %% ../nbs/05_train.ipynb #31704452
-def dist_env() -> dict:
-    "This process's place in a launch: `world_size`, `rank`, `local_rank` (set by torchrun / accelerate launch; 1, 0, 0 otherwise)."
-    g = lambda k: int(os.environ.get(k) or 0)
-    return dict(world_size=max(1, g('WORLD_SIZE')), rank=g('RANK'), local_rank=g('LOCAL_RANK'))
 
 # %% ../nbs/05_train.ipynb #f417c23b
 def init_distributed(timeout_s:int=1800) -> dict:
@@ -379,171 +372,6 @@ class FailAt(Callback):
         if self.step is not None and self.training and rank_distrib() == self.rank and self.train_iter >= self.step:
             raise RuntimeError(f'rank {self.rank}: failing at training step {self.train_iter} (CODELM_FAIL_AT)')
 
-# %% ../nbs/05_train.ipynb #72e34410
-CACHE_VERSION = 1  # bump when the cache layout changes
-
-def tokenizer_fingerprint(tok) -> str:
-    "A short hash of everything that decides the ids `tok` gives (its model and settings)."
-    h = hashlib.sha256()
-    for k, v in sorted(tok.__getstate__().items()):
-        h.update(k.encode()); h.update(v if isinstance(v, bytes) else json.dumps(v, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:16]
-
-# %% ../nbs/05_train.ipynb #1c355121
-def sample_indices(sizes, max_bytes:int|None=None, seed:int=0) -> np.ndarray:
-    "Sorted indices of the first items of a `seed`ed shuffle whose `sizes` reach `max_bytes` (all of them if None or more)."
-    sizes = np.asarray(sizes, np.int64)
-    if max_bytes is None or max_bytes >= sizes.sum(): return np.arange(len(sizes))
-    order = np.random.default_rng(seed).permutation(len(sizes))
-    return np.sort(order[:int(np.searchsorted(np.cumsum(sizes[order]), max_bytes)) + 1])
-
-# %% ../nbs/05_train.ipynb #f1030538
-def sample_functions(corpus, split:str='train', max_bytes:int|None=None, seed:int=0) -> dict:
-    "A seeded random sample of `split`'s functions holding about `max_bytes` of code (all of them if None or more): indices in file order and sizes."
-    if max_bytes is not None and max_bytes <= 0: raise RunError(f'--budget-mb: {max_bytes} bytes; expected a positive budget')
-    sizes = np.array([len(r['code'].encode('utf-8', 'surrogatepass')) for r in read_split(corpus, split)], np.int64)
-    total, idx = int(sizes.sum()), sample_indices(sizes, max_bytes, seed)
-    return dict(split=split, max_bytes=max_bytes, seed=seed, idx=idx.tolist(), functions=len(idx), bytes=int(sizes[idx].sum()),
-                split_functions=len(sizes), split_bytes=total)
-
-# %% ../nbs/05_train.ipynb #779ad008
-def sample_texts(corpus, sample:dict) -> list[str]:
-    "The code of the functions of a `sample_functions` sample (as recorded in a run's codelm.json), in file order."
-    codes = [r['code'] for r in read_split(corpus, sample['split'])]  # one pass: the sizes come from the same records
-    idx = sample['idx'] if 'idx' in sample else sample_indices([len(c.encode('utf-8', 'surrogatepass')) for c in codes], sample['max_bytes'], sample['seed'])
-    return [codes[i] for i in idx]
-
-# %% ../nbs/05_train.ipynb #8b959576
-def token_cache(corpus, split:str, tok, limit:int|None=None, cache=None, chunk:int=4096, sample:dict|None=None) -> Path:
-    "Tokenize `split` of `corpus` (its first `limit` functions, or a `sample_functions` draw of `sample=dict(max_bytes, seed)`) once, streaming, into a memory-mappable directory keyed by all of these."
-    if tok.eos_id is None: raise RunError(f'tokenizer {tok.name}: no end-of-text token to join functions with')
-    fp = load_stats(corpus)['fingerprint']
-    sample = None if sample is None else dict(max_bytes=sample.get('max_bytes'), seed=sample.get('seed', 0))
-    key = hashlib.sha256(json.dumps([fp, split, limit, tokenizer_fingerprint(tok), CACHE_VERSION] + ([sample] if sample else [])).encode()).hexdigest()[:16]
-    name = re.sub(r'[^\w.-]', '_', tok.name)
-    d = Path(cache or cache_dir()/'tokens')/f'{split}-{name}-{key}'
-    if (d/'meta.json').exists(): return d
-    with atomic_dir(d, replace=False) as tmp:  # a cache another process built meanwhile wins: it is the same
-        dt, t0 = np.dtype(np.uint16 if tok.vocab_size <= 2**16 else np.uint32), time.perf_counter()
-        n = n_tok = n_bytes = pos = 0
-        with open(tmp/'tokens.bin', 'wb') as ft, open(tmp/'offsets.bin', 'wb') as fo:
-            fo.write(np.zeros(1, np.int64).tobytes())
-            def flush(texts):
-                nonlocal n, n_tok, n_bytes, pos
-                ids = tok.encode_batch(texts)
-                lens = np.array([len(x) + 1 for x in ids], np.int64)
-                ft.write(np.concatenate([np.asarray(x + [tok.eos_id], dtype=dt) for x in ids]).tobytes())
-                fo.write((pos + np.cumsum(lens)).tobytes())
-                n, n_tok, pos = n + len(texts), n_tok + int(lens.sum()) - len(texts), pos + int(lens.sum())
-                n_bytes += sum(len(t.encode('utf-8', 'surrogatepass')) for t in texts)
-            texts, keep = [], set(sample_functions(corpus, split, sample['max_bytes'], sample['seed'])['idx']) if sample else None
-            for i, r in enumerate(read_split(corpus, split)):
-                if limit is not None and n + len(texts) >= limit: break
-                if keep is not None and i not in keep: continue
-                texts.append(r['code'])
-                if len(texts) == chunk: flush(texts); texts = []
-            if texts: flush(texts)
-        if n == 0: raise RunError(f'--corpus {corpus}: the {split} split has no functions')
-        meta = dict(corpus=str(corpus), corpus_fingerprint=fp, split=split, limit=limit, sample=sample, tokenizer=tok.name, tokenizer_fingerprint=tokenizer_fingerprint(tok),
-                    functions=n, tokens=n_tok, bytes=n_bytes, dtype=dt.name, eos_appended=True, seconds=round(time.perf_counter() - t0, 2))
-        atomic_write(tmp/'meta.json', json.dumps(meta, indent=1))
-    return d
-
-# %% ../nbs/05_train.ipynb #7ffae1f3
-class CachedSplit:
-    "The functions of a `token_cache` directory, memory-mapped: `ds[i]` is function i's ids (eos last), read when asked."
-    def __init__(self, path, vocab=None):
-        self.path, self.vocab = Path(path), vocab
-        self.meta = json.loads((self.path/'meta.json').read_text())
-        self.tokens = np.memmap(self.path/'tokens.bin', dtype=self.meta['dtype'], mode='r')
-        self.offsets = np.memmap(self.path/'offsets.bin', dtype=np.int64, mode='r')
-    def __len__(self): return len(self.offsets) - 1
-    def __getitem__(self, i):
-        a, b = int(self.offsets[i]), int(self.offsets[i + 1])
-        return (TensorText(torch.from_numpy(self.tokens[a:b].astype(np.int64))),)
-    def lens(self) -> np.ndarray: return np.diff(self.offsets)
-    tokens_per_byte = property(lambda self: self.meta['tokens'] / max(1, self.meta['bytes']), doc='Tokens (no eos) per UTF-8 byte.')
-    def __getstate__(self): return dict(path=self.path, vocab=self.vocab)  # loader workers map the file again
-    def __setstate__(self, d): self.__init__(d['path'], d['vocab'])
-
-# %% ../nbs/05_train.ipynb #dbf1afd4
-class CachedLMLoader(LMDataLoader):
-    "fastai's `LMDataLoader` whose sample indices are a `range`, not a list of one int per sequence of the corpus."
-    def get_idxs(self):
-        if self.shuffle: self.shuffle_fn(None)  # shuffles the order of the functions, as fastai's does
-        return range(self.n)
-
-# %% ../nbs/05_train.ipynb #f8e4c7fc
-def cached_lm_dataloaders(corpus, tok, bs:int=64, seq_len:int=72, limit:int|None=None, splits=('train', 'valid'), cache=None, device=None,
-                          samples:dict|None=None, val_bs:int|None=None):
-    "fastai language-model `DataLoaders` like `lm_dataloaders`, reading ids from `token_cache`s (built by local rank 0 first); `samples` maps a split to its `sample`."
-    samples = samples or {}
-    if dist_env()['local_rank'] == 0:
-        for s in splits: token_cache(corpus, s, tok, limit, cache, sample=samples.get(s))
-    distrib_barrier()
-    dss = [CachedSplit(token_cache(corpus, s, tok, limit, cache, sample=samples.get(s)), tok.vocab) for s in splits]
-    device = default_device() if device is None else device
-    dls = DataLoaders(*[CachedLMLoader(ds, lens=ds.lens(), bs=bs if i == 0 else val_bs or bs, seq_len=seq_len, shuffle=i == 0, device=device)
-                        for i, ds in enumerate(dss)], device=device)
-    dls.tokens_per_byte, dls.train_bytes, dls.train_tokens = dss[-1].tokens_per_byte, dss[0].meta['bytes'], len(dss[0].tokens)
-    return dls
-
-# %% ../nbs/05_train.ipynb #95973496
-class CachedCausalLoader(CausalLMLoader):
-    "`CausalLMLoader` over a `CachedSplit`: blocks are slices of the memory-mapped stream; the train loader shuffles their order."
-    def __init__(self, dataset, seq_len:int, eos_id:int, seed:int=0, **kwargs):
-        self.seq_len, self.eos_id, self.seed, self.stream = seq_len, eos_id, seed, dataset.tokens
-        self.n_tokens = len(self.stream)
-        DataLoader.__init__(self, dataset, n=max(0, (self.n_tokens - 1) // seq_len), **kwargs)
-        self.rng = random.Random(seed)
-    def before_iter(self): DataLoader.before_iter(self)  # nothing to re-pack
-    def get_idxs(self):
-        return np.random.default_rng(self.rng.randrange(2**62)).permutation(self.n) if self.shuffle else range(self.n)
-    def create_item(self, i):
-        b = torch.from_numpy(self.stream[i * self.seq_len: (i + 1) * self.seq_len + 1].astype(np.int64))
-        return b[:-1], b[1:]
-
-# %% ../nbs/05_train.ipynb #ff41f16d
-class CachedMaskedExamples:
-    "The masked-LM examples of a `CachedSplit` (bos + a chunk of one function + eos, as `masked_examples`), read when asked."
-    def __init__(self, split:CachedSplit, seq_len:int, bos_id:int=None, eos_id:int=None):
-        self.tokens, self.pre, self.post = split.tokens, [bos_id] if bos_id is not None else [], [eos_id] if eos_id is not None else []
-        n = seq_len - len(self.pre) - len(self.post)
-        if n < 1: raise TransformerError(f"--seq-len {seq_len}: too short for a masked example (needs at least {len(self.pre) + len(self.post) + 1})")
-        start, lens = np.asarray(split.offsets[:-1]), split.lens() - 1  # the cache's eos is not part of the function
-        k = -(-lens // n)  # chunks per function (0 for an empty one)
-        f = np.repeat(np.arange(len(lens)), k)
-        j = np.arange(len(f)) - np.repeat(np.cumsum(k) - k, k)
-        self.a = start[f] + j * n; self.b = np.minimum(self.a + n, start[f] + lens[f])
-        self.lens = self.b - self.a + len(self.pre) + len(self.post)
-    def __len__(self): return len(self.a)
-    def __getitem__(self, i):
-        return np.concatenate([np.array(self.pre, np.int64), self.tokens[self.a[i]:self.b[i]].astype(np.int64), np.array(self.post, np.int64)])
-
-# %% ../nbs/05_train.ipynb #de727216
-class CachedMaskedLoader(MaskedLMLoader):
-    "`MaskedLMLoader` over `CachedMaskedExamples` (example lengths from the index, not by reading every example)."
-    def __init__(self, dataset, pad_id:int, mask_id:int, special_ids, vocab_size:int, mask_p:float=0.15, seed:int=0, pool:int=50, **kwargs):
-        self.pad_id, self.mask_id, self.special_ids, self.vocab_size = pad_id, mask_id, frozenset(special_ids), vocab_size
-        self.mask_p, self.seed, self.pool, self.lens = mask_p, seed, pool, dataset.lens
-        DataLoader.__init__(self, dataset, **kwargs)
-        self.rng = random.Random(seed)
-
-# %% ../nbs/05_train.ipynb #d808f815
-def cached_transformer_dls(arch:str, tok, corpus, seq_len:int, bs:int, seed:int=0, max_items:int=None, device=None, cache=None,
-                           samples:dict|None=None, mask_p:float=0.15) -> DataLoaders:
-    "`transformer_dls` reading ids from `token_cache`s (built by local rank 0 first; `samples` maps a split to its `sample`): memory does not grow with the corpus."
-    arch = check_arch(arch); check_tokenizer(arch, tok); samples = samples or {}
-    if dist_env()['local_rank'] == 0:
-        for s in ('train', 'valid'): token_cache(corpus, s, tok, max_items, cache, sample=samples.get(s))
-    distrib_barrier()
-    tr, va = (CachedSplit(token_cache(corpus, s, tok, max_items, cache, sample=samples.get(s))) for s in ('train', 'valid'))
-    dls = lm_split_loaders(arch, tok, tr, va, seq_len, bs, seed, device, causal=CachedCausalLoader, masked=CachedMaskedLoader, examples=CachedMaskedExamples, mask_p=mask_p)
-    m = va.meta  # targets per byte: every token and the eos after each function
-    dls.tokens_per_byte = (m['tokens'] + m['functions']) / max(1, m['bytes']) if get_arch(arch).family == 'causal' else None
-    dls.train_bytes, dls.train_tokens = tr.meta['bytes'], len(tr.tokens)
-    return dls
-
 # %% ../nbs/05_train.ipynb #f2766cb9
 TOKENIZER_SAMPLE_BYTES = 128_000_000
 
@@ -598,15 +426,14 @@ def _awd_run_config(run, arch:str, tok) -> dict:
     if c.get('vocab_size') != tok.vocab_size: raise RunError(f"--pretrained {run}: {c.get('vocab_size')} tokens in {Path(run)/MODEL_CONFIG}, the tokenizer has {tok.vocab_size}")
     return c
 
-# %% ../nbs/05_train.ipynb #70ce76c6
+# %% ../nbs/05_train.ipynb #3ea2a03d
 from fastai.callback.training import GradientAccumulation
 
-def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None, precision='fp32', micro_bs=None, mask_p=None):
-    "An AWD learner at preset `p` on `corpus` (the first `limit` functions of each split, or `samples`; from the token cache if `cached`)."
+def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, memmap=False, samples=None, precision='fp32', micro_bs=None, mask_p=None):
+    "An AWD learner at preset `p` on `corpus` (the first `limit` functions of each split, or `samples`; ids memory-mapped from the token cache if `memmap`)."
     mbs = micro_bs or bs
     if bs % mbs: raise RunError(f'--bs {bs} is not a multiple of --micro-bs {mbs}')
-    dls = (cached_lm_dataloaders(corpus, tok, bs=mbs, seq_len=seq_len, limit=limit, samples=samples, val_bs=max(mbs, 32)) if cached else
-           lm_dataloaders(corpus, tok, bs=mbs, seq_len=seq_len, limit=limit))
+    dls = lm_dls(arch, tok, corpus, seq_len, mbs, limit=limit, samples=samples, memmap=memmap, val_bs=max(mbs, 32))
     specials = [i for i in (tok.bos_id, tok.eos_id, tok.pad_id, tok.mask_id) if i is not None]
     run = pretrained if pretrained and run_layout(pretrained) == 'run' else None  # fine-tuning a finished codelm run
     mc = _awd_run_config(run, arch, tok) if run else None
@@ -643,7 +470,7 @@ def train_plan(corpus, preset_name:str, arch:str, budget_mb:float|None=None, epo
     valid = dict(max_bytes=int(p['valid_mb'] * 1e6), seed=seed) if p.get('valid_mb') else None
     return dict(budget_mb=mb, budget_bytes=budget, epochs=passes, train_sample=train, valid_sample=valid, split_bytes=total, note=note)
 
-# %% ../nbs/05_train.ipynb #21f0406b
+# %% ../nbs/05_train.ipynb #6d840972
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
               drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False, precision:str='auto', seq_len:int|None=None, micro_bs:int|None=None,
@@ -695,7 +522,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
         set_seed_all(seed)
         if plan['note'] and not quiet: print(f'{out.name}: {plan["note"]}', file=sys.stderr)
         learn, model_cfg = get_arch(arch).learner(arch, tok, corpus, preset_name, bs * world, seq_len or hp['seq_len'], pretrained, None, micro_bs=micro_bs and micro_bs * world,
-                                          drop_mult=drop_mult, cached=True, samples=dict(train=plan['train_sample'], valid=plan['valid_sample']), precision=precision, mask_p=hp.get('mask_p'))
+                                          drop_mult=drop_mult, memmap=True, samples=dict(train=plan['train_sample'], valid=plan['valid_sample']), precision=precision, mask_p=hp.get('mask_p'))
         sl = getattr(learn, 'seq_len', seq_len or hp['seq_len'])
         if len(learn.dls.train) == 0 or getattr(learn.dls, 'train_tokens', sl * bs * world + 1) <= sl * bs * world:
             raise RunError(f"--budget-mb {plan['budget_mb']}: {learn.train_bytes:,} bytes of training text make no full batch of "
@@ -736,13 +563,12 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
               + (', bits/byte: pseudo-likelihood, from codelm eval' if fam == 'masked' else ''))
     return cfg
 
-# %% ../nbs/05_train.ipynb #3a1a20a7
-def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, cached=False, samples=None, precision='auto', micro_bs=None, mask_p=None):
+# %% ../nbs/05_train.ipynb #ca955afd
+def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, memmap=False, samples=None, precision='auto', micro_bs=None, mask_p=None):
     "A transformer learner at preset `p` (each model's own batch size and context unless given; `drop_mult` scales dropout 0.1)."
     learn = transformer_learner(arch, tok, corpus, preset=p, bs=bs, seq_len=seq_len, micro_bs=micro_bs, pretrained=pretrained, max_items=limit,
                                 config=None if drop_mult is None else dict(dropout=0.1 * drop_mult), path=tempfile.mkdtemp(prefix='codelm_'),
-                                dls_fn=partial(cached_transformer_dls, samples=samples) if cached else None, precision=precision, mask_p=mask_p or 0.15)
-    learn.train_bytes = getattr(learn.dls, 'train_bytes', None)
+                                samples=samples, memmap=memmap, precision=precision, mask_p=mask_p or 0.15)
     return learn, None  # the model's config is transformers' own: save_pretrained writes it
 
 for _n in arch_names(): register_arch(_n, learner=_awd_learner if get_arch(_n).code == 'awd' else _tf_learner)
