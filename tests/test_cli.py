@@ -10,6 +10,31 @@ def test_help_lists_subcommands():
     assert r.returncode == 0 and all(c in r.stdout for c in ('corpus', 'tokenizers', 'train', 'complete', 'eval', 'humaneval', 'run', 'explore'))
     assert '--csn-path' in run('corpus', 'build', '--help').stdout
 
+def _subcommands(p, name='codelm'):
+    "Every leaf subcommand's parser under `p`, with its name."
+    import argparse
+    subs = [a for a in p._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs: yield name, p; return
+    for a in subs:
+        for n, sp in a.choices.items(): yield from _subcommands(sp, f'{name} {n}')
+
+def test_every_flag_is_declared_once():
+    "Issue 22 point 6: every flag of every subcommand is declared through `codelm.args.Flags`, by the library parameter it sets; a flag's default is the library's unless declared as the command's own."
+    import inspect
+    from codelm.cli import parser
+    seen = 0
+    for name, p in _subcommands(parser()):
+        f = p.get_default('_flags')
+        assert f is not None, f'{name}: flags not declared through codelm.args.Flags'
+        dests = [a.dest for a in p._actions if a.dest not in ('help', '_flags')]
+        assert sorted(dests) == sorted(f.params), (name, dests, f.params)
+        for a in p._actions:
+            fn, sp = f._find(a.dest) if a.dest in f.params else (None, None)
+            if sp is not None and sp.default is not inspect.Parameter.empty and not a.required and (name, a.dest) not in (('codelm complete', 'n'), ('codelm complete', 'seed')):
+                assert a.default == sp.default or (isinstance(sp.default, tuple) and a.default == list(sp.default)), (name, a.dest, a.default, sp.default)
+            seen += 1
+    assert seen > 100, seen
+
 def test_corpus_build_from_directory(tmp_path):
     src = tmp_path/'src'
     for i in range(12):
