@@ -11,7 +11,7 @@ from fastcore.docments import docments
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['Range', 'Flags', 'call']
+__all__ = ['Range', 'Flags', 'call', 'command_group']
 
 # %% ../nbs/00_args.ipynb #b480dc5e
 class Range:
@@ -112,3 +112,8 @@ def kwargs(self:Flags, a:argparse.Namespace, func, **over) -> dict:
 def call(a:argparse.Namespace, func, **over):
     "Call `func` with the parsed flags `a` that are its parameters (and `over`)."
     return func(**a._flags.kwargs(a, func, **over))
+
+# %% ../nbs/00_args.ipynb #29a33b1e
+def command_group(sub, name:str, help:str, *cmds:str):
+    "A subcommand `name` that has subcommands `cmds` of its own (`codelm corpus build|stats`): their subparsers."
+    return sub.add_parser(name, help=help).add_subparsers(dest=f'{name}_cmd', metavar='{' + ','.join(cmds) + '}', required=True)
