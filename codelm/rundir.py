@@ -274,7 +274,7 @@ def _need(d:dict, keys, path) -> None:
 # %% ../nbs/04a_rundir.ipynb #ae489372
 def _fmt(v, nd=3): return '–' if v is None else f'{v:.{nd}f}' if isinstance(v, float) else str(v)
 
-# %% ../nbs/04a_rundir.ipynb #d008f014
+# %% ../nbs/04a_rundir.ipynb #3f391431
 def model_card(run) -> str:
     "The model card (README.md, with hub metadata) of a finished, evaluated run, from its codelm.json, metrics.json and history.csv."
     run = Path(run); m = read_meta(run)
@@ -289,7 +289,7 @@ def model_card(run) -> str:
     ci = met.get('bpb_ci') or [None, None]
     base = met.get('baselines') or {}
     rows = [f"| {m['name'] if 'name' in m else run.name} | {_fmt(met['bpb'])} | {_fmt(ci[0])} – {_fmt(ci[1])} |"]
-    names = dict(xz_no_context_bpb='xz, no context', xz_same_train_bpb='xz given the same training bytes', ngram_same_train_bpb='byte n-gram, same training bytes',
+    names = dict(xz_no_context_bpb='xz, no context but the test split', xz_same_train_bpb='xz given the same training bytes', ngram_same_train_bpb='byte n-gram, same training bytes',
                  xz_all_train_bpb='xz given the whole train split')
     rows += [f"| {n} (baseline) | {_fmt(base[k])} | |" for k, n in names.items() if isinstance(base.get(k), (int, float))]
     acc = met.get('masked_accuracy') if m['family'] == 'masked' else met.get('token_accuracy')
