@@ -138,7 +138,7 @@ def phase_train(a):
     torch.set_num_threads(a.workers)
     tok = _tok(a)
     t = time.perf_counter()
-    learn, _ = _awd_learner('awd_lstm', tok, a.corpus, 'cpu', 32, 70, None, None, cached=True)
+    learn, _ = _awd_learner('awd_lstm', tok, a.corpus, 'cpu', 32, 70, None, None, memmap=True)
     t_setup = time.perf_counter() - t
     class Steps(Callback):
         def before_fit(self): self.times, self.ntok = [], 0
