@@ -420,7 +420,7 @@ def load_lm(run, device=None) -> CodeLM:
 # %% ../nbs/06_inference.ipynb #f5aae645
 from .transformer import _hf_classes, TransformerLM, max_context
 
-# %% ../nbs/06_inference.ipynb #d6a29768
+# %% ../nbs/06_inference.ipynb #5c997719
 def _load_transformer(run, cfg, tok, device):
     "The `CodeLM` of a GPT-2, BERT or RoBERTa run: `from_pretrained` on the run directory (safetensors, offline)."
     run, arch = Path(run), cfg['arch']
@@ -431,7 +431,8 @@ def _load_transformer(run, cfg, tok, device):
         with _quiet_hf(): hf = _hf_classes(arch)[1].from_pretrained(str(run), local_files_only=True, use_safetensors=True)
     except Exception as e: raise RunError(f"{run/WEIGHTS}: cannot load the {arch} checkpoint ({str(e).splitlines()[0]})") from None
     cls = TransformerCausalLM if get_arch(arch).family == 'causal' else TransformerMaskedLM
-    return cls(hf, tok, cfg.get('name', run.name), device=device)
+    ctx = None if cfg.get('pretrained') else cfg.get('seq_len')  # from scratch, positions past the training length never learned
+    return cls(hf, tok, cfg.get('name', run.name), device=device, context=ctx)
 
 for _n in arch_names(code='transformer'): register_arch(_n, loader=_load_transformer)
 
@@ -449,12 +450,12 @@ def _cache_name(hf) -> str:
     import inspect
     return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
 
-# %% ../nbs/06_inference.ipynb #7978752a
+# %% ../nbs/06_inference.ipynb #8f8aa8f9
 class TransformerCausalLM(CodeLM):
     "A `CodeLM` over a transformers causal LM (GPT-2): the prompt runs once, its key/value cache serves every sample."
     family = 'causal'
-    def __init__(self, hf, tokenizer, name:str, device=None, stride:int|None=None):
-        super().__init__(name, tokenizer, context=max_context(hf), device=device)
+    def __init__(self, hf, tokenizer, name:str, device=None, stride:int|None=None, context:int|None=None):
+        super().__init__(name, tokenizer, context=min(max_context(hf), context or max_context(hf)), device=device)
         self.hf, self.stride = hf.to(self.device).eval(), stride or max(1, self.context // 2)
         self._kv = _cache_name(self.hf)
     @property
@@ -484,12 +485,12 @@ class TransformerCausalLM(CodeLM):
             for r, (i, b, e, d) in enumerate(batch): lp[i][d - 1:e - 1], pr[i][d - 1:e - 1] = a[r, d - 1 - b:e - 1 - b], p[r, d - 1 - b:e - 1 - b]
         return list(zip(lp, pr))
 
-# %% ../nbs/06_inference.ipynb #7254307c
+# %% ../nbs/06_inference.ipynb #c210cdc6
 class TransformerMaskedLM(CodeLM):
     "A `CodeLM` over a transformers masked LM (BERT, RoBERTa): pseudo-log-likelihood scores, native multi-token fills."
     family, pseudo, accuracy = 'masked', True, 'masked'
-    def __init__(self, hf, tokenizer, name:str, device=None, pad_id:int|None=None, lookahead:int=4, batch:int=64):
-        self.max_len, self.lookahead, self.batch = max_context(hf), lookahead, batch
+    def __init__(self, hf, tokenizer, name:str, device=None, pad_id:int|None=None, lookahead:int=4, batch:int=64, context:int|None=None):
+        self.max_len, self.lookahead, self.batch = min(max_context(hf), context or max_context(hf)), lookahead, batch
         super().__init__(name, tokenizer, context=self.max_len - lookahead - 1, device=device)
         self.hf, self.pad_id = hf.to(self.device).eval(), tokenizer.pad_id if pad_id is None else pad_id
         self.mask_id, self.bos_id, self.eos_id = tokenizer.mask_id, tokenizer.bos_id, tokenizer.eos_id
