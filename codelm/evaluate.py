@@ -19,8 +19,8 @@ from .loaders import sample_indices
 __all__ = ['BOOTSTRAP', 'BASELINES_VERSION', 'NGRAM_ORDERS', 'LINE_METRIC', 'SYNTAX_STOP', 'DEMO_PROMPTS', 'DEMO_FILLS',
            'PREDATES_BUDGETS', 'bits_per_byte', 'LeakageError', 'check_leakage', 'split_bytes', 'select_test_functions',
            'bootstrap_bpb', 'xz_conditional_bpb', 'ByteNGram', 'baselines', 'line_exact_match', 'line_edit_sim',
-           'completion_lines', 'line_completion', 'syntax_class', 'function_header', 'syntax_validity', 'demo_samples',
-           'score_functions', 'evaluate_run', 'add_evaluate_cli', 'add_eval_cli']
+           'completion_lines', 'line_completion', 'syntax_class', 'function_header', 'wilson_interval',
+           'syntax_validity', 'demo_samples', 'score_functions', 'evaluate_run', 'add_evaluate_cli', 'add_eval_cli']
 
 # %% ../nbs/07_evaluate.ipynb #6a116160
 def bits_per_byte(bits:float, n_bytes:int) -> float:
@@ -196,21 +196,22 @@ def completion_lines(codes:list[str], n:int=20, min_chars:int=4, seed:int=0) -> 
             pos += len(line) + 1
     return random.Random(seed).sample(cands, min(n, len(cands)))
 
-# %% ../nbs/07_evaluate.ipynb #92403932
+# %% ../nbs/07_evaluate.ipynb #760faebd
 LINE_METRIC = "CodeXGLUE line completion: em = % of lines with pred.split() == gold.split(); es = mean rapidfuzz.fuzz.ratio(pred, gold), 0-100"
 
-def line_completion(lm, codes:list[str], n:int=20, min_chars:int=4, seed:int=0, max_chars:int=100) -> dict:
-    "Greedy completion (to the end of the line, at most twice the target + 8 chars) of `n` held-out lines of `codes`: CodeXGLUE's EM and ES (0..100)."
+def line_completion(lm, codes:list[str], n:int=100, min_chars:int=4, seed:int=0, max_chars:int=100) -> dict:
+    "Greedy completion (to the end of the line, at most twice the target + 8 chars) of `n` held-out lines of `codes`: CodeXGLUE's EM and ES (0..100), ES with its bootstrap interval over lines."
     items = completion_lines(codes, n, min_chars, seed)
-    em = es = 0.
+    em, es = [], []
     for d in items:
         with warnings.catch_warnings():  # a context longer than the model's is cut from the left, as intended
             warnings.simplefilter('ignore')
             pred = lm.generate(d['context'], n=1, max_new_chars=min(max_chars, 2 * len(d['target']) + 8), temperature=0, stop=['\n'], seed=seed)[0].rstrip()
-        em += line_exact_match(pred, d['target']); es += line_edit_sim(pred, d['target'])
+        em.append(100 * line_exact_match(pred, d['target'])); es.append(line_edit_sim(pred, d['target']))
         d['prediction'] = pred
     k = max(1, len(items))
-    return dict(lines=len(items), em=round(100 * em / k, 2), es=round(es / k, 2), metric=LINE_METRIC,
+    ci = bootstrap_bpb(es, [1] * len(es), **BOOTSTRAP) if es else None  # a mean is a ratio with a denominator of one per line
+    return dict(lines=len(items), em=round(sum(em) / k, 2), es=round(sum(es) / k, 2), es_ci=ci and [round(x, 2) for x in ci], metric=LINE_METRIC,
                 examples=[{x: d[x] for x in ('target', 'prediction')} for d in items[:5]])
 
 # %% ../nbs/07_evaluate.ipynb #6664340d
@@ -233,11 +234,19 @@ def function_header(code:str) -> str|None:
     if fn.body[0].lineno > fn.lineno: return '\n'.join(lines[:fn.body[0].lineno - 1]) + '\n'
     return None  # a one-line function: no header to continue
 
-# %% ../nbs/07_evaluate.ipynb #aecbee35
+# %% ../nbs/07_evaluate.ipynb #1a7724f0
+def wilson_interval(k:int, n:int, z:float=1.96) -> list[float]|None:
+    "Wilson's 95% score interval [lo, hi] of a share of `k` in `n` (None when `n` is 0): sound for small `n` and for 0 or `n` hits."
+    if n <= 0: return None
+    p, d = k / n, 1 + z * z / n
+    c, h = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return [round(max(0., c - h), 4), round(min(1., c + h), 4)]
+
+# %% ../nbs/07_evaluate.ipynb #f4909c96
 SYNTAX_STOP = ('\ndef ', '\nclass ', '\n\n\n')
 
-def syntax_validity(lm, codes:list[str], headers:int=4, n:int=5, max_chars:int=300, temperature:float=0.8, seed:int=0) -> dict:
-    "`n` sampled continuations of each of `headers` function headers, classified by `syntax_class`: counts and shares."
+def syntax_validity(lm, codes:list[str], headers:int=20, n:int=5, max_chars:int=300, temperature:float=0.8, seed:int=0) -> dict:
+    "`n` sampled continuations of each of `headers` function headers, classified by `syntax_class`: counts and shares, the valid share with its Wilson interval."
     hs = [h for h in map(function_header, codes) if h][:headers]
     counts, ex = Counter(), []
     for i, h in enumerate(hs):
@@ -248,7 +257,7 @@ def syntax_validity(lm, codes:list[str], headers:int=4, n:int=5, max_chars:int=3
             if len(ex) < 3: ex.append(dict(text=h + c, syntax=k))
     tot = max(1, sum(counts.values()))
     return dict(headers=len(hs), samples=sum(counts.values()), **{f'{k}_rate': round(counts[k] / tot, 4) for k in ('valid', 'incomplete', 'invalid')},
-                examples=ex)
+                valid_ci=wilson_interval(counts['valid'], sum(counts.values())), examples=ex)
 
 # %% ../nbs/07_evaluate.ipynb #52eb38d0
 DEMO_PROMPTS = ('from pandas import', 'import from', 'import os\n', 'def __init__(self')
@@ -287,8 +296,8 @@ def _run_train_sample(cfg:dict, same_corpus:bool) -> tuple[dict|None, str|None]:
     if not ts: return None, PREDATES_BUDGETS
     return ts, None
 
-# %% ../nbs/07_evaluate.ipynb #13d7b49a
-def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=40, lines:int=20, headers:int=4, samples:int=5,
+# %% ../nbs/07_evaluate.ipynb #3b189cf7
+def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=40, lines:int=100, headers:int=20, samples:int=5,
                  seed:int=0, order:int=5, device=None, quiet:bool=True) -> dict:
     "Evaluate a run on the test split (all of it, a seeded sample of `masked_sample` for masked models, or the first `limit`): writes RUN/metrics.json and RUN/samples.json; returns the metrics."
     for name, v in (('lines', lines), ('headers', headers), ('samples', samples)):
@@ -379,7 +388,7 @@ def add_eval_cli(sub):
     f.add('json', action='store_true', help='print the metrics as JSON')
     f.parser.set_defaults(func=_eval_cmd)
 
-# %% ../nbs/07_evaluate.ipynb #5add3df5
+# %% ../nbs/07_evaluate.ipynb #51c8ded8
 def _eval_cmd(a):
     if a.limit is not None and a.limit < 1: raise CorpusError(f'--limit {a.limit}: expected a positive number of functions')
     if a.masked_sample < 0: raise CorpusError(f'--masked-sample {a.masked_sample}: expected 0 (all) or a positive number of functions')
@@ -391,8 +400,8 @@ def _eval_cmd(a):
     print(f"{r['run']}: {r['scored_functions']} of {r['split_functions']} test functions ({which}), {r['bytes']:,} bytes -> {Path(a.run)/'metrics.json'}\n"
           f"  bits/byte        {r['bpb']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}] ({r['bpb_kind']}{', lower bound: %.2f%% of bytes unknown' % (100 * r['unk_byte_share']) if r['bpb_lower_bound'] else ''})\n"
           f"  {kind} accuracy   {acc:.3f}\n"
-          f"  line completion  EM {lc['em']:.1f}%  ES {lc['es']:.1f} ({lc['lines']} lines, CodeXGLUE's definitions)\n"
-          f"  syntax           valid {sx['valid_rate']:.0%}  incomplete {sx['incomplete_rate']:.0%}  invalid {sx['invalid_rate']:.0%} ({sx['samples']} samples)\n"
+          f"  line completion  EM {lc['em']:.1f}%  ES {lc['es']:.1f}" + (f" 95% CI [{lc['es_ci'][0]:.1f}, {lc['es_ci'][1]:.1f}]" if lc.get('es_ci') else '') + f" ({lc['lines']} lines, CodeXGLUE's definitions)\n"
+          f"  syntax           valid {sx['valid_rate']:.0%}" + (f" 95% CI [{sx['valid_ci'][0]:.0%}, {sx['valid_ci'][1]:.0%}]" if sx.get('valid_ci') else '') + f"  incomplete {sx['incomplete_rate']:.0%}  invalid {sx['invalid_rate']:.0%} ({sx['samples']} samples)\n"
           f"  baselines on the same {b['test_functions']} functions ({b['test_bytes']:,} bytes):\n{_baselines_text(b, '    ')}\n"
           f"  the model {'beats' if r['beats_baselines'] else 'does NOT beat'} xz and the byte n-gram given the same training text; "
           f"{'beats' if r['beats_xz_no_context'] else 'does NOT beat'} xz with no context but the test split (one stream)")

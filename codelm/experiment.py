@@ -198,7 +198,7 @@ def _bpb_kind(m:dict) -> str|None:
     if k and _g(m, 'bpb_lower_bound') and share != 0: k += ', lower bound' + (f' ({share:.1%} of bytes unknown)' if share else '')
     return k
 
-# %% ../nbs/09_experiment.ipynb #84bb4e18
+# %% ../nbs/09_experiment.ipynb #8cbb20c3
 def results_table(recs:list[dict]):
     "Table 1, ours beside the paper's, extended with bits per byte and the other metrics (a pandas DataFrame)."
     import pandas as pd
@@ -206,7 +206,7 @@ def results_table(recs:list[dict]):
     rows = []
     for r in recs:
         c, m, p = r['config'], r['metrics'] or {}, paper.get(r['name'], {})
-        ep = epoch_rows(r['history']); last = (ep or [{}])[-1]; ci = _g(m, 'bpb_ci')
+        ep = epoch_rows(r['history']); last = (ep or [{}])[-1]; ci, es_ci = _g(m, 'bpb_ci'), _g(m, 'line_completion.es_ci')
         rows.append({'run': r['name'], 'family': c['family'], 'tokenizer': c['tokenizer'],
                                           'epochs': len(ep), 'train MB': (_g(c, 'train_sample.bytes') or 0) / 1e6 or None, 'params': c.get('params'),
                      'train loss': last.get('train_loss'), 'valid loss': last.get('valid_loss'),
@@ -215,7 +215,9 @@ def results_table(recs:list[dict]):
                      'token accuracy (test)': _g(m, 'token_accuracy', 'accuracy'),
                      'masked accuracy': _g(m, 'masked_accuracy'),
                      'line EM %': _g(m, 'line_completion.em'), 'line ES %': _g(m, 'line_completion.es'),  # CodeXGLUE's definitions
+                     'line ES 95% CI': f'{es_ci[0]:.1f}-{es_ci[1]:.1f}' if es_ci else None, 'lines': _g(m, 'line_completion.lines'),
                      'syntax valid': _g(m, 'syntax.valid_rate', 'syntax_validity.valid_rate', 'syntax_valid_rate'),
+                     'syntax 95% CI': f'{sv_ci[0]:.2f}-{sv_ci[1]:.2f}' if (sv_ci := _g(m, 'syntax.valid_ci')) else None, 'samples': _g(m, 'syntax.samples'),
                      'train s': c.get('train_seconds'), 'tokens/s': c.get('tokens_per_s'),
                      'paper accuracy': float(p['accuracy']) if p else None, 'paper train loss': float(p['train_loss']) if p else None,
                      'paper valid loss': float(p['valid_loss']) if p else None})
@@ -363,13 +365,13 @@ def findings(recs:list[dict]):
             'the best models learned more than this baseline' if beat else 'no model beats this baseline at this budget')
     return pd.DataFrame(rows, columns=['question', 'paper', 'ours', 'verdict'])
 
-# %% ../nbs/09_experiment.ipynb #baae465b
+# %% ../nbs/09_experiment.ipynb #9c271b29
 def results_markdown(recs:list[dict]) -> str:
     "The short results table of a registry in Markdown (what the README shows): bits per byte first, the paper's accuracy beside ours."
     df = results_table(recs)
     cols = {'run': 'run', 'bits/byte (test)': 'bits/byte', 'bpb 95% CI': '95% interval', 'bpb kind': 'bpb kind', 'token accuracy (test)': 'token acc.',
-            'masked accuracy': 'masked acc.', 'line EM %': 'line EM %', 'line ES %': 'line ES %',
-            'syntax valid': 'syntax valid', 'train s': 'train s', 'paper accuracy': 'paper acc.'}
+            'masked accuracy': 'masked acc.', 'line EM %': 'line EM %', 'line ES %': 'line ES %', 'line ES 95% CI': 'ES interval',
+            'syntax valid': 'syntax valid', 'syntax 95% CI': 'valid interval', 'train s': 'train s', 'paper accuracy': 'paper acc.'}
     def fmt(v, c):
         if v is None or v != v: return ''
         if c == 'train s': return f'{v:,.0f}'

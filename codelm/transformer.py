@@ -36,12 +36,12 @@ def check_arch(arch:str) -> str:
     if arch not in (ok := arch_names(code='transformer')): raise TransformerError(f"--arch {arch}: unknown architecture; expected one of {', '.join(ok)}")
     return arch
 
-# %% ../nbs/04_transformer.ipynb #ca5522b1
+# %% ../nbs/04_transformer.ipynb #39d5880e
 _SMOKE = dict(n_layers=2, d_model=64, n_heads=2, d_ff=256, ctx=128, bs=8)
 _CPU = dict(n_layers=2, d_model=256, n_heads=4, d_ff=1024, ctx=128, bs=16)  # measured: bench/sizes.py, bench/results/sizes_cpu.jsonl
 _BASE = dict(n_layers=12, d_model=768, n_heads=12, d_ff=3072)
 SIZE_KEYS = ('n_layers', 'd_model', 'n_heads', 'd_ff', 'ctx')
-for _n, _cpu, _paper, _gpu in (('gpt2', dict(_CPU, ctx=64), dict(_BASE, ctx=1024, bs=4), dict(_BASE, ctx=1024, bs=16)),  # gpu: base sizes, larger batches
+for _n, _cpu, _paper, _gpu in (('gpt2', dict(_CPU, n_layers=1, d_model=384, n_heads=6, d_ff=1536, ctx=64), dict(_BASE, ctx=1024, bs=4), dict(_BASE, ctx=1024, bs=16)),  # gpu: base sizes, larger batches
                                ('bert', _CPU, dict(_BASE, ctx=512, bs=16), dict(_BASE, ctx=512, bs=32)),
                                ('roberta', _CPU, dict(_BASE, ctx=512, bs=8), dict(_BASE, ctx=512, bs=32))):
     register_arch(_n, sizes=dict(smoke=_SMOKE, cpu=_cpu, paper=_paper, gpu=_gpu))
