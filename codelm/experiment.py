@@ -23,7 +23,7 @@ from .transformer import transformer_sizes, transformer_config
 from . import evaluate as _evaluate
 
 # %% auto #0
-__all__ = ['EVAL_LIMITS', 'GPU_TFLOPS', 'GPU_MFU', 'PAPER_CAVEAT', 'PAPER_NAMES', 'BASELINE_LABELS', 'grid', 'select_runs',
+__all__ = ['EVAL_SIZES', 'GPU_TFLOPS', 'GPU_MFU', 'PAPER_CAVEAT', 'PAPER_NAMES', 'BASELINE_LABELS', 'grid', 'select_runs',
            'run_grid', 'train_flops', 'model_params', 'dry_run', 'dry_run_table', 'paper_table', 'collect',
            'results_table', 'epoch_rows', 'curve_figure', 'epoch_figures', 'registry_baselines', 'bpb_figure',
            'surprise_text', 'surprise_figure', 'samples_html', 'findings', 'results_markdown', 'write_report',
@@ -44,14 +44,16 @@ def select_runs(only:str|None=None) -> list[tuple]:
     if not sel: raise RunError(f"--only {only}: matches none of {', '.join(r[0] for r in g)}")
     return sel
 
-# %% ../nbs/09_experiment.ipynb #858c82b2
-def _evaluate_if_needed(run_dir, corpus, limit):
-    "Evaluate a finished run unless its metrics.json is already there (needs `codelm.evaluate.evaluate_run`)."
+# %% ../nbs/09_experiment.ipynb #9b091d66
+def _evaluate_if_needed(run_dir, corpus, sizes:dict|None=None):
+    "Evaluate a finished run unless its metrics.json is already there (needs `codelm.evaluate.evaluate_run`), at the evaluation `sizes` given."
     if (Path(run_dir)/'metrics.json').exists() or not hasattr(_evaluate, 'evaluate_run'): return None
-    return _evaluate.evaluate_run(run_dir, corpus, limit=limit)
+    return _evaluate.evaluate_run(run_dir, corpus, **(sizes or {}))
 
-# %% ../nbs/09_experiment.ipynb #d1ccaa73
-EVAL_LIMITS = dict(smoke=20, cpu=None, paper=None, gpu=None)  # test functions per run (None: the whole test split; masked models: evaluate's seeded sample)
+# %% ../nbs/09_experiment.ipynb #374d4c2a
+# evaluation sizes per preset: `limit` test functions per run (absent: the whole test split; masked models: evaluate's seeded sample), held-out `lines`
+# and syntax `headers` (absent: evaluate_run's defaults, 100 and 20); smoke's are small, for the tests
+EVAL_SIZES = dict(smoke=dict(limit=20, lines=10, headers=2), cpu={}, paper={}, gpu={})
 
 def run_grid(preset_name:str='cpu', source:str='stdlib', csn_path=None, only:str|None=None, runs='runs', report='reports',
              corpus_dir=None, evaluate:bool=True, quiet:bool=False, budget_mb:float|None=None) -> dict:
@@ -71,7 +73,7 @@ def run_grid(preset_name:str='cpu', source:str='stdlib', csn_path=None, only:str
     for name, arch, tok in tqdm(sel, desc=f'{preset_name} grid', disable=quiet):
         try:
             train_run(arch, tok, corpus, runs/name, preset_name, tokenizers_dir=toks, quiet=quiet, budget_mb=budget_mb)
-            if evaluate: _evaluate_if_needed(runs/name, corpus, EVAL_LIMITS.get(preset_name))
+            if evaluate: _evaluate_if_needed(runs/name, corpus, EVAL_SIZES.get(preset_name))
             done.append(name)
         except RunError as e:
             if 'another process is training' in str(e): skipped.append(name)
