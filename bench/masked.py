@@ -27,11 +27,11 @@ def sinusoidal_(emb):
 
 def run(variant, arch, corpus, toks, lr):
     import torch, transformers as T
-    from codelm.train import train_plan, set_seed_all
+    from codelm.arch import get_arch
+    from codelm.train import train_plan, set_seed_all, run_hparams
     from codelm.tokenization import load_tokenizer
     from codelm.transformer import transformer_learner, transformer_sizes
-    from codelm.train import run_hparams
-    tok = load_tokenizer(Path(toks)/dict(bert='wordpiece', roberta='bytebpe')[arch])
+    tok = load_tokenizer(Path(toks)/get_arch(arch).tokenizers[0])  # the tokenizer the grid trains the arch with
     plan, hp, s = train_plan(corpus, 'cpu', arch, None, None, 42), run_hparams('cpu', arch), transformer_sizes(arch, 'cpu')
     set_seed_all(42)
     learn = transformer_learner(arch, tok, corpus, 'cpu', hp['bs'], s['ctx'], samples=dict(train=plan['train_sample'], valid=plan['valid_sample']),

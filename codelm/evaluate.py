@@ -234,9 +234,9 @@ def function_header(code:str) -> str|None:
     if fn.body[0].lineno > fn.lineno: return '\n'.join(lines[:fn.body[0].lineno - 1]) + '\n'
     return None  # a one-line function: no header to continue
 
-# %% ../nbs/07_evaluate.ipynb #1a7724f0
+# %% ../nbs/07_evaluate.ipynb #78113cc7
 def wilson_interval(k:int, n:int, z:float=1.96) -> list[float]|None:
-    "Wilson's 95% score interval [lo, hi] of a share of `k` in `n` (None when `n` is 0): sound for small `n` and for 0 or `n` hits."
+    "Wilson's score interval [lo, hi] of a share of `k` in `n` at `z` (1.96: 95%; None when `n` is 0): sound for small `n` and for 0 or `n` hits."
     if n <= 0: return None
     p, d = k / n, 1 + z * z / n
     c, h = (p + z * z / (2 * n)) / d, z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
