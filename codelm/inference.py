@@ -450,12 +450,12 @@ def _cache_name(hf) -> str:
     import inspect
     return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
 
-# %% ../nbs/06_inference.ipynb #8f8aa8f9
+# %% ../nbs/06_inference.ipynb #c410152c
 class TransformerCausalLM(CodeLM):
     "A `CodeLM` over a transformers causal LM (GPT-2): the prompt runs once, its key/value cache serves every sample."
     family = 'causal'
     def __init__(self, hf, tokenizer, name:str, device=None, stride:int|None=None, context:int|None=None):
-        super().__init__(name, tokenizer, context=min(max_context(hf), context or max_context(hf)), device=device)
+        super().__init__(name, tokenizer, context=max_context(hf, context), device=device)
         self.hf, self.stride = hf.to(self.device).eval(), stride or max(1, self.context // 2)
         self._kv = _cache_name(self.hf)
     @property
@@ -485,12 +485,12 @@ class TransformerCausalLM(CodeLM):
             for r, (i, b, e, d) in enumerate(batch): lp[i][d - 1:e - 1], pr[i][d - 1:e - 1] = a[r, d - 1 - b:e - 1 - b], p[r, d - 1 - b:e - 1 - b]
         return list(zip(lp, pr))
 
-# %% ../nbs/06_inference.ipynb #c210cdc6
+# %% ../nbs/06_inference.ipynb #e9a0797e
 class TransformerMaskedLM(CodeLM):
     "A `CodeLM` over a transformers masked LM (BERT, RoBERTa): pseudo-log-likelihood scores, native multi-token fills."
     family, pseudo, accuracy = 'masked', True, 'masked'
     def __init__(self, hf, tokenizer, name:str, device=None, pad_id:int|None=None, lookahead:int=4, batch:int=64, context:int|None=None):
-        self.max_len, self.lookahead, self.batch = min(max_context(hf), context or max_context(hf)), lookahead, batch
+        self.max_len, self.lookahead, self.batch = max_context(hf, context), lookahead, batch
         super().__init__(name, tokenizer, context=self.max_len - lookahead - 1, device=device)
         self.hf, self.pad_id = hf.to(self.device).eval(), tokenizer.pad_id if pad_id is None else pad_id
         self.mask_id, self.bos_id, self.eos_id = tokenizer.mask_id, tokenizer.bos_id, tokenizer.eos_id

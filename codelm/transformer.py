@@ -94,13 +94,13 @@ def transformer_config(arch:str, preset='cpu', vocab_size:int=None, pad_id:int=N
     if not vocab_size or vocab_size < 1: raise TransformerError(f"vocab_size={vocab_size!r}: expected a positive int")
     return get_arch(arch).config(cfg_cls, s, vocab_size, dict(pad_token_id=pad_id, bos_token_id=bos_id, eos_token_id=eos_id))
 
-# %% ../nbs/04_transformer.ipynb #233d0946
-def max_context(model) -> int:
-    "The most tokens `model` (or its config) accepts in one sequence."
+# %% ../nbs/04_transformer.ipynb #663f5e0f
+def max_context(model, cap:int|None=None) -> int:
+    "The most tokens `model` (or its config) accepts in one sequence, or `cap` if that is fewer (a model trained on shorter blocks)."
     c = getattr(model, 'config', model)
-    if c.model_type == 'gpt2': return c.n_positions
-    if c.model_type == 'roberta': return c.max_position_embeddings - (c.pad_token_id if c.pad_token_id is not None else 1) - 1
-    return c.max_position_embeddings
+    n = (c.n_positions if c.model_type == 'gpt2' else
+         c.max_position_embeddings - (c.pad_token_id if c.pad_token_id is not None else 1) - 1 if c.model_type == 'roberta' else c.max_position_embeddings)
+    return min(n, cap or n)
 
 # %% ../nbs/04_transformer.ipynb #0c3644b8
 def load_pretrained(arch:str, src):
