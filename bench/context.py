@@ -49,6 +49,7 @@ def main():
         s, w, t = score_functions(lm, small)['bpb'], score_functions(lm, whole)['bpb'], json.loads((r/'metrics.json').read_text())['bpb']
         print(f'{r.name:18s} {s:12.3f} {w:12.3f} {t:7.3f}')
         figs.append(dict(bench=f'valid_over_test_{r.name}', value=round(w, 4), unit='bits/byte', baseline=round(t, 4), ratio=round(t / w, 3)))
-    for f in figs: print(json.dumps(f))
+    from codelm.data import bench_json
+    for f in figs: print(bench_json(f))
 
 if __name__ == '__main__': main()

@@ -17,7 +17,7 @@ from types import SimpleNamespace
 import numpy as np, torch
 os.environ['CODELM_NO_BAR'] = '1'
 torch.set_num_threads(int(os.environ.get('CODELM_BENCH_THREADS', 1)))
-from codelm.data import sample_corpus
+from codelm.data import sample_corpus, bench_json
 from codelm.train import train_run, _awd_learner, load_weights
 from codelm.inference import load_lm, TransformerCausalLM
 
@@ -93,9 +93,9 @@ big = TransformerCausalLM(GPT2LMHeadModel(hc), gpt.tokenizer, 'gpt2-cpu-size-ran
 ms_b, n_b, ms_bp, n_bp = gpt2_pair(big)
 print(f'GPT-2 cpu size: ours {ms_b:.3f} ms/char ({n_b} chars), transformers pipeline {ms_bp:.3f} ms/char ({n_bp} chars); target: no slower')
 th = torch.get_num_threads()
-print(json.dumps(dict(bench='generate_awd_char_ms_per_char', value=round(ms_ours, 4), unit='ms/char', baseline=round(ms_fa, 4),
+print(bench_json(dict(bench='generate_awd_char_ms_per_char', value=round(ms_ours, 4), unit='ms/char', baseline=round(ms_fa, 4),
                       ratio=round(ms_fa / ms_ours, 1), note=f'5 samples x 200 chars, smoke AWD-LSTM char; baseline fastai learn.predict, same weights; {th} thread(s)')))
-print(json.dumps(dict(bench='generate_gpt2_ms_per_char', value=round(ms_g, 4), unit='ms/char', baseline=round(ms_p, 4),
+print(bench_json(dict(bench='generate_gpt2_ms_per_char', value=round(ms_g, 4), unit='ms/char', baseline=round(ms_p, 4),
                       ratio=round(ms_p / ms_g, 2), note=f'5 samples x up to 200 chars, gpt2 smoke size (trained); baseline transformers pipeline("text-generation"), same weights; {th} thread(s)')))
-print(json.dumps(dict(bench='generate_gpt2_cpu_size_ms_per_char', value=round(ms_b, 4), unit='ms/char', baseline=round(ms_bp, 4),
+print(bench_json(dict(bench='generate_gpt2_cpu_size_ms_per_char', value=round(ms_b, 4), unit='ms/char', baseline=round(ms_bp, 4),
                       ratio=round(ms_bp / ms_b, 2), note=f'5 samples x up to 200 chars, gpt2 cpu preset size (4x256, random weights); baseline transformers pipeline("text-generation"), same model; {th} thread(s)')))

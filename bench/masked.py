@@ -74,7 +74,8 @@ def main():
     for r in rows: print(json.dumps(r), flush=True)
     base = rows[0]
     for r in rows[1:]:
-        print(json.dumps(dict(bench=f"masked/{a.arch}/{r['variant']}", value=r['masked_acc'], unit='masked accuracy (valid, 15% masked)',
+        from codelm.data import bench_json
+        print(bench_json(dict(bench=f"masked/{a.arch}/{r['variant']}", value=r['masked_acc'], unit='masked accuracy (valid, 15% masked)',
                               baseline=base['masked_acc'], ratio=round(r['masked_acc'] / base['masked_acc'], 4))), flush=True)
 
 if __name__ == '__main__': main()

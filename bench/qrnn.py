@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Benchmark (issue 4, point 7; issue 20, point 7), all in one run on one machine:
 
-1. forget-mult forward+backward at batch 64, sequence 72, hidden 1152: the fast path against the reference loop
+1. forget-mult forward+backward at batch 64, sequence 72, hidden 1152: the path `forget_mult` takes on the device (on a
+   CPU the compiled kernel, or the tensor-operation fast path where no C compiler built it) against the reference loop
    (and, for scale, against a naive loop that indexes `f[:, t]`); on a GPU also the Triton kernel.
 2. the fast path against the memory-traffic floor, measured in the same run: forward and backward must at least move
    nine tensors of the benchmark's shape (read f, x, write c; read dc, f, x, c, write df, dx), the traffic of three
@@ -20,8 +21,8 @@ from collections import Counter
 import torch
 import torch.nn.functional as F
 from fastai.text.models.core import get_language_model
-from codelm.data import sample_corpus, read_split
-from codelm.qrnn import forget_mult, forget_mult_ref, forget_mult_fast, triton_available
+from codelm.data import sample_corpus, read_split, bench_json
+from codelm.qrnn import forget_mult, forget_mult_ref, forget_mult_fast, forget_mult_c, cpu_kernel_problem, triton_available
 from codelm.awd import AWD_LSTM, AWD_QRNN, awd_config
 
 BS, SL, NH = 64, 72, 1152
@@ -46,12 +47,25 @@ def time_fm(fm, dev, n, warm=1):
     return best
 
 def time_pass(dev, n):
-    "Best time of one element-wise pass that reads two (BS, SL, NH) tensors and writes one (`torch.add`)."
+    "Best time of one element-wise pass that reads two (BS, SL, NH) tensors and writes one (`torch.add`) into a tensor it has."
     a, b = torch.randn(BS, SL, NH, device=dev), torch.randn(BS, SL, NH, device=dev)
     c, best = torch.empty_like(a), float('inf')
     for i in range(n + 1):
         sync(dev); t = time.perf_counter(); torch.add(a, b, out=c); sync(dev)
         if i: best = min(best, time.perf_counter() - t)
+    return best
+
+def time_floor_fresh(dev, n):
+    "Best time of the floor's three passes, each into a fresh tensor, as the forget-mult allocates c, then df and dx, anew per call."
+    a, b, best = torch.randn(BS, SL, NH, device=dev), torch.randn(BS, SL, NH, device=dev), float('inf')
+    kept = None
+    for i in range(n + 1):
+        kept = None   # the previous call's outputs go, as the timed forget-mult's gradients do when reset
+        sync(dev); t = time.perf_counter()
+        c = a + b; df = a + b; dx = a + b
+        sync(dev)
+        if i: best = min(best, time.perf_counter() - t)
+        kept = (c, df, dx); del c, df, dx
     return best
 
 def naive_loop(f, x, h0):
@@ -107,24 +121,35 @@ def main():
         bad_arg('--device', f'{a.device!r}: this machine has {torch.cuda.device_count()} CUDA device(s)')
     if a.steps is not None and a.steps < 1: bad_arg('--steps', f'{a.steps}: must be at least 1')
     gpu = dev.type == 'cuda'
-    steps, warm, n_fm = (a.steps or 20, 3, 20) if gpu else (a.steps or 3, 1, 5)
+    steps, warm, n_fm = (a.steps or 20, 3, 20) if gpu else (a.steps or 3, 1, 15)  # a noisy 2-core VM: the best of 15
     where = torch.cuda.get_device_name(dev) if gpu else f'CPU, {torch.get_num_threads()} threads'
     out = []
 
     t_ref = time_fm(forget_mult_ref, dev, n_fm)
-    t_fast = time_fm(forget_mult_fast, dev, n_fm)
+    t_ops = time_fm(forget_mult_fast, dev, n_fm)
+    why_no_c = cpu_kernel_problem(torch.zeros(1, device=dev))
+    t_c = None if why_no_c else time_fm(forget_mult_c, dev, n_fm)
+    t_fast = t_ops if t_c is None else t_c   # the path forget_mult takes on this device
+    fast_name = 'fast path (torch operations)' if t_c is None else 'compiled CPU kernel'
     t_naive = time_fm(naive_loop, dev, 2)
     floor = 3 * time_pass(dev, n_fm)  # forward: read f, x, write c; backward: read dc, f, x, c, write df, dx
+    floor_fresh = time_floor_fresh(dev, n_fm)  # the same passes, each writing a tensor allocated for it
+    if not gpu: print(f"floor into tensors it has {floor*1e3:.1f} ms, into fresh tensors {floor_fresh*1e3:.1f} ms; "
+                      f"tensor-operation fast path {t_ops*1e3:.1f} ms ({floor / t_ops:.2f} of the floor); "
+                      + (f'compiled kernel {t_c*1e3:.1f} ms ({floor / t_c:.2f})' if t_c is not None else f'no compiled kernel: {why_no_c}'))
     frac = floor / t_fast
-    print(f'forget-mult fwd+bwd ({BS}x{SL}x{NH}, {where}): reference {t_ref*1e3:.1f} ms, fast path {t_fast*1e3:.1f} ms '
+    print(f'forget-mult fwd+bwd ({BS}x{SL}x{NH}, {where}): reference {t_ref*1e3:.1f} ms, {fast_name} {t_fast*1e3:.1f} ms '
           f'({t_ref/t_fast:.1f}x), naive indexed loop {t_naive*1e3:.0f} ms; memory-traffic floor '
           f'(3 element-wise passes over 2-in-1-out tensors) {floor*1e3:.1f} ms, i.e. at most {t_ref/floor:.1f}x over the reference; '
-          f'the fast path reaches {frac:.2f} of the floor (target {FLOOR_TARGET} on CPU)')
+          f'the {fast_name} reaches {frac:.2f} of the floor (target {FLOOR_TARGET} on CPU)')
     tag = 'cuda' if gpu else 'cpu'
     out.append(dict(bench=f'forget_mult_fast_vs_floor_{tag}', value=round(frac, 3), unit='fraction of floor (floor ms / fast-path ms)',
                     baseline=round(floor * 1e3, 3), ratio=round(frac, 3),
-                    note=f'fast path fwd+bwd {t_fast*1e3:.2f} ms, {BS}x{SL}x{NH} fp32, best of {n_fm}; baseline: the memory-traffic floor '
+                    note=f'{fast_name} (what forget_mult takes here) fwd+bwd {t_fast*1e3:.2f} ms, {BS}x{SL}x{NH} fp32, best of {n_fm}; baseline: the memory-traffic floor '
                          f'in ms, 3x the best torch.add(a, b, out=c) over tensors of that shape; target >= {FLOOR_TARGET} on CPU'))
+    if not gpu: out.append(dict(bench='forget_mult_ops_vs_floor_cpu', value=round(floor / t_ops, 3), unit='fraction of floor (floor ms / fast-path ms)',
+                                baseline=round(floor * 1e3, 3), ratio=round(floor / t_ops, 3),
+                                note=f'the tensor-operation fast path (forget_mult_fast, taken without a C compiler) {t_ops*1e3:.2f} ms'))
     out.append(dict(bench=f'forget_mult_fast_vs_ref_{tag}', value=round(t_fast * 1e3, 3), unit='ms', baseline=round(t_ref * 1e3, 3),
                     ratio=round(t_ref / t_fast, 2), note=f'fwd+bwd {BS}x{SL}x{NH} fp32, best of {n_fm}; baseline: forget_mult_ref (unbind loop); '
                          f'memory-traffic floor {floor*1e3:.1f} ms (at most {t_ref/floor:.1f}x)'))
@@ -137,7 +162,7 @@ def main():
                         ratio=round(t_ref / t_tri, 2), note=f'fwd+bwd {BS}x{SL}x{NH} fp32'))
 
     if a.no_train:
-        for o in out: print(json.dumps(o))
+        for o in out: print(bench_json(o))
         return
     stream, vocab = char_stream()
     q, lq = train_tps(AWD_QRNN, stream, vocab, dev, steps, warm)
@@ -147,6 +172,6 @@ def main():
           f'AWD-QRNN {q:.0f}, AWD-LSTM{" (cuDNN)" if gpu else ""} {l:.0f}: {q/l:.2f}x (target {target}x); last losses {lq:.2f} / {ll:.2f}')
     out.append(dict(bench=f'awd_qrnn_vs_awd_lstm_train_{tag}', value=round(q, 1), unit='tokens/s', baseline=round(l, 1), ratio=round(q / l, 2),
                     note=f'{steps} Adam steps after {warm} warm-up, emb 400 / hidden 1152 / 3 layers, batch {BS}, seq {SL}, {where}'))
-    for o in out: print(json.dumps(o))
+    for o in out: print(bench_json(o))
 
 if __name__ == '__main__': main()

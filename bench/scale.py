@@ -193,7 +193,8 @@ def main():
           f"tokenize {f['tokenize']['MBps']:.2f} MB/s, peak {f['tokenize']['peak_rss_MB']:.0f} MB; "
           f"train {f['train']['tokens_per_s']:,.0f} tokens/s per step, peak {f['train']['peak_rss_MB']:.0f} MB. "
           f"In-memory loaders on the tenth: peak {q['in_memory']['peak_rss_MB']:.0f} MB.")
-    J = lambda name, v, unit, b, ratio, note: print(json.dumps(dict(bench=name, value=round(v, 2), unit=unit, baseline=round(b, 2), ratio=round(ratio, 3), note=note)))
+    from codelm.data import bench_json
+    J = lambda name, v, unit, b, ratio, note: print(bench_json(dict(bench=name, value=round(v, 2), unit=unit, baseline=round(b, 2), ratio=round(ratio, 3), note=note)))
     for ph in ('build', 'tokenize', 'train'):
         J(f'scale_{ph}_peak_rss', f[ph]['peak_rss_MB'], 'MB', q[ph]['peak_rss_MB'], q[ph]['peak_rss_MB'] / f[ph]['peak_rss_MB'],
           'full corpus vs its tenth: 1.0 = memory does not grow with the corpus, 0.1 = grows in proportion')

@@ -72,7 +72,8 @@ def main():
     if base is not None:
         masked = r['bpb'] is None
         v, b = (r['acc'], base['acc']) if masked else (r['bpb'], base['bpb'])
-        print(json.dumps(dict(bench=f'sizes/{a.name}', value=v, unit='masked accuracy (valid)' if masked else 'bits/byte (valid)', baseline=b,
+        from codelm.data import bench_json
+        print(bench_json(dict(bench=f'sizes/{a.name}', value=v, unit='masked accuracy (valid)' if masked else 'bits/byte (valid)', baseline=b,
                               ratio=(v / b) if masked else (b / v), seconds=r['train_s'], baseline_seconds=base['train_s'])), flush=True)
 
 if __name__ == '__main__': main()

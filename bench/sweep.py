@@ -104,6 +104,7 @@ def main():
                           baseline=round(metric(base), 4) if base else None, ratio=round(metric(base) / metric(best), 3) if base else None,
                           best=dict(lr=best['lr'], bs=best['bs'], drop_mult=best['drop_mult'], **({'mask_p': best['mask_p']} if 'mask_p' in best else {})),
                           note=f"baseline: lr_find's minimum rule (lr {base['lr_used']:.2e})" if base else 'no baseline run'))
-    for l in lines: print(json.dumps(l))
+    from codelm.data import bench_json
+    for l in lines: print(bench_json(l))
 
 if __name__ == '__main__': main()

@@ -11,7 +11,7 @@ import argparse, json, os, sys, time
 from pathlib import Path
 # this file is named like the `tokenizers` package: keep its directory off the import path
 sys.path = [p for p in sys.path if Path(p or '.').resolve() != Path(__file__).resolve().parent]
-from codelm.data import sample_corpus, load_split
+from codelm.data import sample_corpus, load_split, bench_json
 from codelm.tokenization import KINDS, train_tokenizers, encode_throughput
 
 ap = argparse.ArgumentParser()
@@ -39,5 +39,5 @@ print(f"{'kind':10s} {'vocab':>6s} {'batched MB/s':>13s} {'one by one MB/s':>16s
 for k, n, b, s in rows: print(f'{k:10s} {n:6d} {b:13.2f} {s:16.2f} {b / s:6.2f}')
 print(f"{'str.split':10s} {'':6s} {split_mbps():13.2f}   (whitespace split, for scale; not a tokenizer)")
 for k, n, b, s in rows:
-    print(json.dumps(dict(bench=f'tokenizer_encode_{k}', value=round(b, 3), unit='MB/s', baseline=round(s, 3), ratio=round(b / s, 2),
+    print(bench_json(dict(bench=f'tokenizer_encode_{k}', value=round(b, 3), unit='MB/s', baseline=round(s, 3), ratio=round(b / s, 2),
                           note=f'{k} ({n} tokens): encode_batch of the test split vs encode one function at a time')))

@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path = [p for p in sys.path if Path(p or '.').resolve() != Path(__file__).resolve().parent]  # bench/tokenizers.py would shadow the `tokenizers` package
 import torch
 from fastai.basics import Callback, CancelFitException, DataLoaders, Adam
-from codelm.data import sample_corpus, read_split
+from codelm.data import sample_corpus, read_split, bench_json
 from codelm.tokenization import train_tokenizer, vocab_size_for
 from codelm.transformer import transformer_learner, transformer_sizes, LMLoss
 from codelm.arch import get_arch, arch_names
@@ -127,4 +127,4 @@ if awd:
                                 f"emb {s['emb_sz']}, hidden {s['n_hid']}, {s['n_layers']} layers, bptt {sl}, bs {bs}, vocab {len(tok.vocab)}"
                                 + ('' if kind is None else f" (the {args.preset} preset's size for {', '.join(k for k in ('word', 'unigram', 'bpe') if awd_sizes(args.preset, k) == s)})")))
 
-for l in lines: print(json.dumps(l))
+for l in lines: print(bench_json(l))

@@ -18,17 +18,66 @@ import argparse
 from .args import Flags, call, command_group
 
 # %% auto #0
-__all__ = ['CSN_FIELDS', 'SPLITS', 'CSN_LANGUAGES', 'CODE_VERSION', 'MAX_FILE_BYTES', 'FILE_TIMEOUT', 'HF_FIELDS', 'SAMPLE_UNITS',
-           'provenance', 'CorpusError', 'Skips', 'strip_comments', 'split_docstring', 'parse_code', 'parses', 'pep8',
-           'CleanOpts', 'clean_code', 'code_tokens', 'docstring_tokens', 'is_empty_function', 'make_record',
-           'functions_from_source', 'py_files', 'stdlib_dir', 'unit_of', 'read_source', 'decode_source',
-           'assign_splits', 'normalized_hash', 'Deduper', 'atomic_path', 'dir_lock', 'atomic_dir', 'atomic_write',
-           'code_bytes', 'JsonlWriter', 'write_jsonl', 'jsonl_lines', 'JsonlLineError', 'parse_jsonl_line',
-           'read_jsonl', 'read_split', 'load_split', 'load_stats', 'normalize_fields', 'csn_shards', 'FileTimeout',
-           'time_limit', 'build_corpus', 'format_stats', 'cache_dir', 'sample_corpus', 'add_corpus_cli', 'corpus_frame',
-           'plot_corpus']
+__all__ = ['CPU_FLAGS', 'CPU_ENV', 'CSN_FIELDS', 'SPLITS', 'CSN_LANGUAGES', 'CODE_VERSION', 'MAX_FILE_BYTES', 'FILE_TIMEOUT',
+           'HF_FIELDS', 'SAMPLE_UNITS', 'cpu_info', 'machine_info', 'machine_line', 'bench_json', 'provenance',
+           'CorpusError', 'Skips', 'strip_comments', 'split_docstring', 'parse_code', 'parses', 'pep8', 'CleanOpts',
+           'clean_code', 'code_tokens', 'docstring_tokens', 'is_empty_function', 'make_record', 'functions_from_source',
+           'py_files', 'stdlib_dir', 'unit_of', 'read_source', 'decode_source', 'assign_splits', 'normalized_hash',
+           'Deduper', 'atomic_path', 'dir_lock', 'atomic_dir', 'atomic_write', 'code_bytes', 'JsonlWriter',
+           'write_jsonl', 'jsonl_lines', 'JsonlLineError', 'parse_jsonl_line', 'read_jsonl', 'read_split', 'load_split',
+           'load_stats', 'normalize_fields', 'csn_shards', 'FileTimeout', 'time_limit', 'build_corpus', 'format_stats',
+           'cache_dir', 'sample_corpus', 'add_corpus_cli', 'corpus_frame', 'plot_corpus']
 
-# %% ../nbs/00_data.ipynb #26a89c6f
+# %% ../nbs/00_data.ipynb #be568993
+CPU_FLAGS = ('avx2', 'avx512f', 'avx512bw', 'avx512_bf16', 'amx_bf16', 'asimd', 'bf16')  # the flags that choose a code path
+CPU_ENV = ('ONEDNN_MAX_CPU_ISA', 'ATEN_CPU_CAPABILITY', 'OMP_NUM_THREADS')               # the variables that cap or change them
+
+# %% ../nbs/00_data.ipynb #7f7a197f
+def cpu_info(cpuinfo:str|None=None) -> dict:
+    "The CPU's model name and feature flags, parsed from `cpuinfo` (default: /proc/cpuinfo; `platform` where there is none)."
+    import platform
+    if cpuinfo is None:
+        try: cpuinfo = Path('/proc/cpuinfo').read_text(errors='replace')
+        except OSError: cpuinfo = ''
+    model, flags = None, set()
+    for line in cpuinfo.splitlines():
+        k, _, v = line.partition(':')
+        k = k.strip().lower()
+        if k in ('model name', 'cpu model', 'hardware') and model is None: model = v.strip()
+        elif k in ('flags', 'features') and not flags: flags = set(v.split())
+    return dict(model=model or platform.processor() or platform.machine() or 'unknown CPU', flags=flags)
+
+# %% ../nbs/00_data.ipynb #37a654ce
+def machine_info(cpu:dict|None=None) -> dict:
+    "What produced a figure: CPU model, cores, the flags that choose code paths, torch's threads and kernels, the GPU if any."
+    import torch
+    cpu = cpu_info() if cpu is None else cpu
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    try: kernels = torch.backends.cpu.get_cpu_capability()
+    except AttributeError: kernels = None
+    return dict(cpu=cpu['model'], cores=os.cpu_count(), flags=[f for f in CPU_FLAGS if f in cpu['flags']],
+                torch_threads=torch.get_num_threads(), torch_cpu_kernels=kernels, gpu=gpu,
+                gpus=torch.cuda.device_count() if gpu else 0, env={k: os.environ[k] for k in CPU_ENV if k in os.environ})
+
+# %% ../nbs/00_data.ipynb #74675a56
+def machine_line(info:dict|None=None) -> str:
+    "One line naming a machine (default: this one) from `machine_info()`: CPU, cores, flags, torch's threads and kernels, GPU."
+    m = machine_info() if info is None else info
+    if not isinstance(m, dict) or 'cpu' not in m: return 'machine not recorded'
+    flags = ' '.join(m.get('flags') or []) or 'none of ' + '/'.join(CPU_FLAGS[:3])
+    env = ''.join(f', {k}={v}' for k, v in (m.get('env') or {}).items())
+    gpu = f"{m['gpus']} x {m['gpu']}" if m.get('gpu') else 'no GPU'
+    return (f"{m['cpu']}, {m.get('cores')} cores ({flags}), torch {m.get('torch_threads')} threads"
+            f"{', ' + m['torch_cpu_kernels'] + ' kernels' if m.get('torch_cpu_kernels') else ''}{env}, {gpu}")
+
+# %% ../nbs/00_data.ipynb #19774f39
+def bench_json(fig:dict) -> str:
+    "A benchmark figure (`bench`, `value`, `unit`, `baseline`, `ratio`, ...) as the JSON line `bench/*.py` print, naming the machine that measured it."
+    missing = [k for k in ('bench', 'value', 'unit', 'baseline', 'ratio') if k not in fig]
+    if missing: raise ValueError(f"bench_json: the figure {fig.get('bench', '?')!r} has no {', '.join(missing)}")
+    return json.dumps({**fig, 'machine': fig.get('machine') or machine_line()})
+
+# %% ../nbs/00_data.ipynb #9a4b20fe
 def provenance(registry=None) -> str:
     "Print and return one line: codelm's version, commit and date, and (given `registry`) its runs' preset and corpus fingerprint."
     import datetime, subprocess
@@ -40,12 +89,13 @@ def provenance(registry=None) -> str:
             sha = git('log', '-1', '--format=%h (%cs)') + (' +changes' if git('status', '--porcelain', '--', 'codelm') else '')
     except (OSError, subprocess.SubprocessError): pass
     from codelm import __version__
-    line = f"Provenance: codelm {__version__}, commit {sha}, executed {datetime.date.today().isoformat()}"
+    line = f"Provenance: codelm {__version__}, commit {sha}, executed {datetime.date.today().isoformat()} on {machine_line()}"
     if registry is not None:
         metas = [json.loads(p.read_text()) for p in sorted(Path(registry).glob('*/codelm.json'))]
         if not metas: line += f'; registry {registry}: no runs'
         else: line += (f"; registry {Path(registry).name}/: {len(metas)} runs, preset {', '.join(sorted({str(m.get('preset')) for m in metas}))}, "
-                       f"corpus fingerprint {', '.join(sorted({str(m.get('corpus_fingerprint'))[:12] for m in metas}))}")
+                       f"corpus fingerprint {', '.join(sorted({str(m.get('corpus_fingerprint'))[:12] for m in metas}))}, "
+                       f"trained on {'; '.join(sorted({machine_line(m.get('machine')) for m in metas}))}")
     print(line); return line
 
 # %% ../nbs/00_data.ipynb #1c600b27

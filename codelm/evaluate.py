@@ -296,7 +296,7 @@ def _run_train_sample(cfg:dict, same_corpus:bool) -> tuple[dict|None, str|None]:
     if not ts: return None, PREDATES_BUDGETS
     return ts, None
 
-# %% ../nbs/07_evaluate.ipynb #3b189cf7
+# %% ../nbs/07_evaluate.ipynb #76eb70b8
 def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=40, lines:int=100, headers:int=20, samples:int=5,
                  seed:int=0, order:int=5, device=None, quiet:bool=True) -> dict:
     "Evaluate a run on the test split (all of it, a seeded sample of `masked_sample` for masked models, or the first `limit`): writes RUN/metrics.json and RUN/samples.json; returns the metrics."
@@ -329,7 +329,8 @@ def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=4
                corpus_fingerprint=fp, same_corpus_as_training=same, limit=limit, sample=sel['sample'], sample_seed=sel['seed'],
                split_functions=len(every), scored_functions=len(codes), **sc, ci=dict(BOOTSTRAP, over='functions'),
                line_completion=lc, syntax=sv, baselines=b, beats_baselines=sc['bpb'] < min(b['xz_same_train_bpb'], b['ngram_same_train_bpb']),
-               beats_xz_no_context=sc['bpb'] < b['xz_no_context_bpb'], leakage=leak, seed=seed, seconds=round(time.time() - t0, 1))
+               beats_xz_no_context=sc['bpb'] < b['xz_no_context_bpb'], leakage=leak, seed=seed, seconds=round(time.time() - t0, 1),
+               machine=machine_info())
     write_result(run, 'metrics', res); write_result(run, 'samples', dict(run=run.name, seed=seed, **demo))
     return res
 
@@ -388,7 +389,7 @@ def add_eval_cli(sub):
     f.add('json', action='store_true', help='print the metrics as JSON')
     f.parser.set_defaults(func=_eval_cmd)
 
-# %% ../nbs/07_evaluate.ipynb #51c8ded8
+# %% ../nbs/07_evaluate.ipynb #38797131
 def _eval_cmd(a):
     if a.limit is not None and a.limit < 1: raise CorpusError(f'--limit {a.limit}: expected a positive number of functions')
     if a.masked_sample < 0: raise CorpusError(f'--masked-sample {a.masked_sample}: expected 0 (all) or a positive number of functions')
@@ -398,6 +399,7 @@ def _eval_cmd(a):
     lc, sx, b, ci = r['line_completion'], r['syntax'], r['baselines'], r['bpb_ci']
     which = dict(all='all', first='the first', seeded=f"a sample, seed {r['sample_seed']}")[r['sample']]
     print(f"{r['run']}: {r['scored_functions']} of {r['split_functions']} test functions ({which}), {r['bytes']:,} bytes -> {Path(a.run)/'metrics.json'}\n"
+          f"  evaluated on     {machine_line(r['machine'])} in {r['seconds']:.0f} s\n"
           f"  bits/byte        {r['bpb']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}] ({r['bpb_kind']}{', lower bound: %.2f%% of bytes unknown' % (100 * r['unk_byte_share']) if r['bpb_lower_bound'] else ''})\n"
           f"  {kind} accuracy   {acc:.3f}\n"
           f"  line completion  EM {lc['em']:.1f}%  ES {lc['es']:.1f}" + (f" 95% CI [{lc['es_ci'][0]:.1f}, {lc['es_ci'][1]:.1f}]" if lc.get('es_ci') else '') + f" ({lc['lines']} lines, CodeXGLUE's definitions)\n"

@@ -259,9 +259,13 @@ class HubCausalLM:
                     for row in ids[:, enc['input_ids'].shape[1]:]]
         return out * n if greedy else out
 
-# %% ../nbs/08_humaneval.ipynb #24a1df65
+# %% ../nbs/08_humaneval.ipynb #872abc6b
 def load_model(spec:str, device:str|None=None):
     "A causal CodeLM for `spec`: a run directory (via codelm.inference.load_lm), a transformers directory, or a hub name."
+    if device is not None and str(device).startswith('cuda'):
+        import torch
+        if not torch.cuda.is_available():
+            raise HumanEvalError(f'--device {device}: this machine has no CUDA GPU (torch {torch.__version__}{", a CPU build" if torch.version.cuda is None else ""}); use --device cpu')
     p = Path(spec)
     if p.is_dir() and ((p/'codelm.json').is_file() or (p/'config.json').is_file()):
         try: cfg = {} if (p/'codelm.json').is_file() else json.loads((p/'config.json').read_text())

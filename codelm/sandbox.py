@@ -241,10 +241,11 @@ def sandbox_probe(config:SandboxConfig|None=None) -> dict:
     except (KeyError, TypeError): iso['user'] = str(iso.get('uid'))
     return iso
 
-# %% ../nbs/07b_sandbox.ipynb #1a14d6dd
+# %% ../nbs/07b_sandbox.ipynb #47656cd9
 def format_isolation(iso:dict) -> str:
     "One line saying which sandbox layers were in place."
     yn = lambda k: 'yes' if iso.get(k) else 'NO'
     user = iso.get('user') or iso.get('uid')
+    lims = 'all set' if not iso.get('limits_missing') else 'NOT ' + ', '.join(iso['limits_missing']) + ' (missing on this platform)'
     return (f"sandbox: user {user}, network namespace {yn('netns')}, pid namespace {yn('pidns')}, private /tmp {yn('private_tmp')}, "
-            f"read-only file system {yn('readonly_root')}, interpreter {iso.get('interpreter', '?')}")
+            f"read-only file system {yn('readonly_root')}, interpreter {iso.get('interpreter', '?')}, limits {lims}")

@@ -85,17 +85,19 @@ def private_filesystem(cfg, ns):
         except OSError: pass
     return dict(readonly_root=ro, private_tmp=True, proc=proc)
 
-# %% ../nbs/07a_sandbox_child.ipynb #57c38e9f
-def set_limits(cfg):
-    "CPU seconds, address space, file size, processes, open files; no core files."
+# %% ../nbs/07a_sandbox_child.ipynb #dd757c7a
+def set_limits(cfg, res=resource):
+    "CPU seconds, address space, file size, processes, open files; no core files. Returns the limits this platform lacks."
+    missing = []
     for name, soft, hard in (('RLIMIT_CPU', cfg['cpu'], cfg['cpu'] + 1), ('RLIMIT_AS', cfg['memory'], cfg['memory']),
                              ('RLIMIT_FSIZE', cfg['fsize'], cfg['fsize']), ('RLIMIT_NPROC', cfg['nproc'], cfg['nproc']),
                              ('RLIMIT_NOFILE', cfg['nofile'], cfg['nofile']), ('RLIMIT_CORE', 0, 0)):
-        r = getattr(resource, name, None)
-        if r is None: continue
-        cur = resource.getrlimit(r)[1]
-        if cur != resource.RLIM_INFINITY: hard = min(hard, cur)
-        resource.setrlimit(r, (min(soft, hard), hard))
+        r = getattr(res, name, None)
+        if r is None: missing.append(name); continue
+        cur = res.getrlimit(r)[1]
+        if cur != res.RLIM_INFINITY: hard = min(hard, cur)
+        res.setrlimit(r, (min(soft, hard), hard))
+    return missing
 
 # %% ../nbs/07a_sandbox_child.ipynb #8f17293e
 def drop_privileges(cfg, ns):
@@ -113,7 +115,7 @@ def drop_privileges(cfg, ns):
         except PermissionError: pass
         else: raise RuntimeError('could not drop root privileges')
 
-# %% ../nbs/07a_sandbox_child.ipynb #2d67f441
+# %% ../nbs/07a_sandbox_child.ipynb #b0bc785c
 def setup(cfg, ns):
     "Everything between fork and the sample: file system, work dir, limits, privileges; says what is in place."
     info = dict(ns, readonly_root=False, private_tmp=False, proc=False, interpreter='readable')
@@ -126,7 +128,7 @@ def setup(cfg, ns):
         info['interpreter'] = 'unreadable: common modules preloaded'
     os.chdir(work)
     os.environ.update(HOME=work, TMPDIR=work)
-    set_limits(cfg)
+    info['limits_missing'] = set_limits(cfg)
     drop_privileges(cfg, ns)
     info.update(uid=os.getuid(), workdir=work)
     return info

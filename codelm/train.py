@@ -471,7 +471,7 @@ def train_plan(corpus, preset_name:str, arch:str, budget_mb:float|None=None, epo
     valid = dict(max_bytes=int(p['valid_mb'] * 1e6), seed=seed) if p.get('valid_mb') else None
     return dict(budget_mb=mb, budget_bytes=budget, epochs=passes, train_sample=train, valid_sample=valid, split_bytes=total, note=note)
 
-# %% ../nbs/05_train.ipynb #6d840972
+# %% ../nbs/05_train.ipynb #52e7fe5c
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
               drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False, precision:str='auto', seq_len:int|None=None, micro_bs:int|None=None,
@@ -540,7 +540,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
                    hparams=dict(lr=lr, lr_source=lr_src, drop_mult=drop_mult, source=p.get('source'), **({'mask_p': hp.get('mask_p') or 0.15} if fam == 'masked' else {})),
                    bs=getattr(learn, 'step_bs', bs * world), bs_per_process=bs, world_size=world, precision=precision, seq_len=sl,
                    pretrained=str(pretrained) if pretrained else None, corpus=str(corpus), corpus_fingerprint=fp,
-                   params=sum(q.numel() for q in learn.model.parameters()), versions=_versions(), status='training')
+                   params=sum(q.numel() for q in learn.model.parameters()), versions=_versions(), machine=machine_info(), status='training')
         if rank0: write_meta(out, cfg)
         state = fit_recipe(learn, ckpt, epochs=epochs, freeze_epochs=freeze, lr=lr, seed=seed, lr_find_it=p['lr_find_it'], lr_range=p['lr_range'], lr_rule=p['lr_rule'],
                            tokens_per_byte=learn.tokens_per_byte, curve_points=p.get('curve_points', 0), bytes_per_epoch=learn.train_bytes)

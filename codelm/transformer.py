@@ -23,8 +23,9 @@ from .arch import ARCHS, register_arch, get_arch, arch_names
 # %% auto #0
 __all__ = ['SIZE_KEYS', 'PRECISIONS', 'TransformerError', 'check_arch', 'transformer_sizes', 'transformer_config', 'max_context',
            'load_pretrained', 'check_tokenizer', 'transformer_model', 'TransformerLM', 'layer_groups',
-           'transformer_splitter', 'LMLoss', 'token_hits', 'TokenAccuracy', 'masked_accuracy', 'resolve_precision',
-           'Precision', 'transformer_learner', 'save_transformer', 'load_transformer']
+           'transformer_splitter', 'LMLoss', 'token_hits', 'TokenAccuracy', 'masked_accuracy', 'onednn_bf16',
+           'cpu_bf16_problem', 'resolve_precision', 'Precision', 'transformer_learner', 'save_transformer',
+           'load_transformer']
 
 # %% ../nbs/04_transformer.ipynb #6a65d0be
 class TransformerError(ValueError):
@@ -236,17 +237,41 @@ def masked_accuracy(logits_fn, examples:list, special_ids, mask_id:int, vocab_si
         if (labels != -100).any(): h, c = token_hits(logits_fn(inp).argmax(-1).cpu(), labels, unk_id=unk_id); hit, n = hit + h, n + c
     return hit, n
 
-# %% ../nbs/04_transformer.ipynb #367c4aca
+# %% ../nbs/04_transformer.ipynb #4043134d
+def onednn_bf16() -> bool:
+    "True when oneDNN has bfloat16 kernels on this CPU (torch's own check: AVX-512 BW/VL/DQ, AMX, or Arm bf16; capped by ONEDNN_MAX_CPU_ISA)."
+    if not torch.backends.mkldnn.is_available(): return False
+    try: return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # an older or newer torch without the private check: ask oneDNN directly
+        try:
+            with torch.autocast('cpu', dtype=torch.bfloat16): torch.nn.LSTM(2, 2)(torch.zeros(1, 1, 2))
+            return True
+        except RuntimeError: return False
+
+# %% ../nbs/04_transformer.ipynb #b18ed081
+def cpu_bf16_problem(supported:bool|None=None, cpu:dict|None=None) -> str|None:
+    "Why bf16 autocast cannot train on this CPU (None when it can), given oneDNN's answer `supported` and the CPU's `cpu_info()`."
+    if (onednn_bf16() if supported is None else supported): return None
+    cpu = cpu_info() if cpu is None else cpu
+    has = [f for f in CPU_FLAGS if f in cpu['flags']]
+    cap = os.environ.get('ONEDNN_MAX_CPU_ISA')
+    return (f"--precision bf16: this CPU ({cpu['model']}; {' '.join(has) or 'no AVX2'}{'; ONEDNN_MAX_CPU_ISA=' + cap if cap else ''}) "
+            f"has no bfloat16 kernels in oneDNN (they need avx512bw/avx512vl/avx512dq, amx_bf16 or Arm's bf16): torch's LSTM refuses "
+            f"bf16 autocast here and its matrix products would run emulated, slower than fp32; use --precision fp32")
+
+# %% ../nbs/04_transformer.ipynb #1243f78a
 PRECISIONS = ('auto', 'fp32', 'bf16', 'fp16')
 
-def resolve_precision(precision:str='auto', device=None) -> str:
+def resolve_precision(precision:str='auto', device=None, cpu_bf16:bool|None=None) -> str:
     "The precision to train in on `device` (default: CUDA when present): 'auto' is bf16 on a GPU that has it, else fp16, and fp32 on a CPU."
     if precision not in PRECISIONS: raise TransformerError(f"--precision {precision}: expected one of {', '.join(PRECISIONS)}")
     dev = torch.device(device if device is not None else 'cuda' if torch.cuda.is_available() else 'cpu')
     if precision == 'auto': return ('bf16' if torch.cuda.is_bf16_supported() else 'fp16') if dev.type == 'cuda' else 'fp32'
     if precision == 'fp16' and dev.type != 'cuda':
-        raise TransformerError('--precision fp16: needs a CUDA GPU (fp16 autocast with loss scaling); use bf16 or fp32 on this machine')
+        alt = 'fp32' if cpu_bf16_problem(cpu_bf16) else 'bf16 or fp32'
+        raise TransformerError(f'--precision fp16: needs a CUDA GPU (fp16 autocast with loss scaling); use {alt} on this machine')
     if precision == 'bf16' and dev.type == 'cuda' and not torch.cuda.is_bf16_supported(): raise TransformerError('--precision bf16: this GPU has no bfloat16; use fp16')
+    if precision == 'bf16' and dev.type == 'cpu' and (why := cpu_bf16_problem(cpu_bf16)): raise TransformerError(why)
     return precision
 
 # %% ../nbs/04_transformer.ipynb #06d8feda
