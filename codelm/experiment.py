@@ -26,8 +26,8 @@ from . import evaluate as _evaluate
 __all__ = ['EVAL_SIZES', 'GPU_TFLOPS', 'GPU_MFU', 'PAPER_CAVEAT', 'PAPER_NAMES', 'BASELINE_LABELS', 'grid', 'select_runs',
            'run_grid', 'train_flops', 'model_params', 'dry_run', 'dry_run_table', 'paper_table', 'collect',
            'results_table', 'epoch_rows', 'curve_figure', 'epoch_figures', 'registry_baselines', 'bpb_figure',
-           'surprise_text', 'surprise_figure', 'samples_html', 'findings', 'results_markdown', 'machines_text',
-           'write_report', 'add_experiment_cli']
+           'surprise_text', 'surprise_figure', 'samples_html', 'read_seeds', 'noise_note', 'findings',
+           'results_markdown', 'machines_text', 'baseline_grid', 'write_report', 'add_experiment_cli']
 
 # %% ../nbs/09_experiment.ipynb #741374f3
 def grid() -> list[tuple]:
@@ -200,9 +200,15 @@ def _bpb_kind(m:dict) -> str|None:
     if k and _g(m, 'bpb_lower_bound') and share != 0: k += ', lower bound' + (f' ({share:.1%} of bytes unknown)' if share else '')
     return k
 
-# %% ../nbs/09_experiment.ipynb #8cbb20c3
-def results_table(recs:list[dict]):
-    "Table 1, ours beside the paper's, extended with bits per byte and the other metrics (a pandas DataFrame)."
+# %% ../nbs/09_experiment.ipynb #d349a6bc
+def _seed_text(s:dict|None) -> str|None:
+    "One run's bits per byte over training seeds as text: mean ± sd (n seeds: min-max)."
+    if not s or not s.get('bpb'): return None
+    return f"{s['mean']:.3f} ± {s['sd']:.3f} ({len(s['bpb'])} seeds: {s['min']:.3f}-{s['max']:.3f})"
+
+# %% ../nbs/09_experiment.ipynb #e059f4a7
+def results_table(recs:list[dict], seeds:dict|None=None):
+    "Table 1, ours beside the paper's, extended with bits per byte (and its spread over training seeds, `read_seeds`) and the other metrics (a pandas DataFrame)."
     import pandas as pd
     paper = {r['run']: r for r in paper_table()}
     rows = []
@@ -213,7 +219,8 @@ def results_table(recs:list[dict]):
                                           'epochs': len(ep), 'train MB': (_g(c, 'train_sample.bytes') or 0) / 1e6 or None, 'params': c.get('params'),
                      'train loss': last.get('train_loss'), 'valid loss': last.get('valid_loss'),
                      'accuracy (valid)': last.get('accuracy'),
-                     'bits/byte (test)': _g(m, 'bpb', 'test.bpb'), 'bpb 95% CI': f'{ci[0]:.3f}-{ci[1]:.3f}' if ci else None, 'bpb kind': _bpb_kind(m),
+                     'bits/byte (test)': _g(m, 'bpb', 'test.bpb'), 'bpb 95% CI': f'{ci[0]:.3f}-{ci[1]:.3f}' if ci else None,
+                     'bpb over seeds': _seed_text((seeds or {}).get(r['name'])), 'bpb kind': _bpb_kind(m),
                      'token accuracy (test)': _g(m, 'token_accuracy', 'accuracy'),
                      'masked accuracy': _g(m, 'masked_accuracy'),
                      'line EM %': _g(m, 'line_completion.em'), 'line ES %': _g(m, 'line_completion.es'),  # CodeXGLUE's definitions
@@ -245,7 +252,7 @@ def curve_figure(recs:list[dict], masked:bool=False):
                     xaxis_title='training text seen (MB)', yaxis_title='valid loss' if masked else 'bits per byte (valid, estimated)', height=420)
     return f
 
-# %% ../nbs/09_experiment.ipynb #fe1c9804
+# %% ../nbs/09_experiment.ipynb #37faaa46
 def epoch_figures(recs:list[dict]) -> list:
     "Figures 1-6: accuracy, train loss, valid loss per epoch; causal and masked models apart (plotly)."
     import plotly.graph_objects as go
@@ -262,8 +269,13 @@ def epoch_figures(recs:list[dict]) -> list:
             figs.append(f)
     return figs
 
-BASELINE_LABELS = (('xz_same_train_bpb', 'xz given the same training text'), ('ngram_same_train_bpb', 'byte 5-gram on the same training text'),
-                   ('xz_all_train_bpb', 'xz given the whole train split'), ('xz_no_context_bpb', 'xz, no context but the test split'))
+# the baselines the report draws and names, the models' conditioning (each function alone, after the same training text) first
+BASELINE_LABELS = (('ppmd_per_function_bpb', 'PPMd given the same training text, each function alone (the headline)'),
+                   ('ngram_same_train_bpb', 'byte 5-gram on the same training text, each function alone'),
+                   ('ppmd_same_train_bpb', 'PPMd given the same training text, one stream'),
+                   ('xz_same_train_bpb', 'xz given the same training text, one stream'),
+                   ('xz_all_train_bpb', 'xz given the whole train split, one stream'),
+                   ('xz_no_context_bpb', 'xz, no context but the test split (one stream)'))
 
 # %% ../nbs/09_experiment.ipynb #f0c4f40e
 def registry_baselines(recs:list[dict]) -> dict|None:
@@ -272,7 +284,7 @@ def registry_baselines(recs:list[dict]) -> dict|None:
     keys = {(b.get('test_bytes'), b.get('train_bytes')) for b in bs}
     return bs[0] if bs and len(keys) == 1 else None
 
-# %% ../nbs/09_experiment.ipynb #03cf27f5
+# %% ../nbs/09_experiment.ipynb #800b9ada
 def bpb_figure(recs:list[dict], base:dict|None=None):
     "Bits per byte on the test split, every run with its 95% interval, and the baselines on the same bytes as horizontal lines."
     import plotly.graph_objects as go
@@ -282,10 +294,13 @@ def bpb_figure(recs:list[dict], base:dict|None=None):
     err = dict(type='data', symmetric=False, array=[c[1] - v if c and v is not None else 0 for c, v in zip(cis, vals)],
                arrayminus=[v - c[0] if c and v is not None else 0 for c, v in zip(cis, vals)])
     kinds = ['pseudo-LL (masked)' if (r['config']['family'] == 'masked') else 'next-token' for r in recs]
-    f = go.Figure(go.Bar(x=names, y=vals, error_y=err, text=[f'{v:.2f}' if v is not None else 'n/a' for v in vals], hovertext=kinds))
-    for k, label in BASELINE_LABELS:
-        if base and base.get(k) is not None: f.add_hline(y=base[k], line_dash='dash', annotation_text=f'{label} {base[k]:.2f}')
-    f.update_layout(title='Bits per byte on the test split (lower is better; masked models: pseudo-log-likelihood)', height=420)
+    f = go.Figure(go.Bar(x=names, y=vals, error_y=err, text=[f'{v:.2f}' if v is not None else 'n/a' for v in vals], hovertext=kinds, name='runs'))
+    for i, (k, label) in enumerate(BASELINE_LABELS):  # each line named in the legend (labels on the plot overlap where lines are close)
+        if base and base.get(k) is not None and names:
+            f.add_scatter(x=[names[0], names[-1]], y=[base[k]] * 2, mode='lines', name=f'{label}: {base[k]:.3f}',
+                          line=dict(dash='solid' if i == 0 else 'dash', width=3 if i == 0 else 1.5))
+    f.update_layout(title='Bits per byte on the test split (lower is better; masked models: pseudo-log-likelihood)', height=520,
+                    legend=dict(orientation='h', yanchor='top', y=-0.25, xanchor='left', x=0))
     return f
 
 # %% ../nbs/09_experiment.ipynb #d96c6874
@@ -322,17 +337,37 @@ def samples_html(s:dict|None) -> str:
         out += f'<h4>{html.escape(t)}</h4><ol>' + ''.join(f"<li><code>{html.escape(f['fill'])}</code> ({f['bits']:.1f} bits)</li>" for f in fills) + '</ol>'
     return out
 
+# %% ../nbs/09_experiment.ipynb #49596f0d
+def read_seeds(runs) -> dict:
+    "The training-noise figures of a registry (RUNS/seeds.json from bench/seeds.py), run name -> {seeds, bpb, mean, sd, min, max}; {} if none."
+    f = Path(runs)/'seeds.json'
+    if not f.exists(): return {}
+    try: return json.loads(f.read_text()).get('runs') or {}
+    except (json.JSONDecodeError, AttributeError) as e: raise RunError(f'{f}: not the JSON that bench/seeds.py writes ({e}); delete it or run bench/seeds.py again')
+
+# %% ../nbs/09_experiment.ipynb #730bf820
+def noise_note(diff:float, *sds) -> str:
+    "Whether a difference in bits per byte is within training noise, given each side's sd over seeds (None: not measured; 0: a baseline)."
+    if any(s is None for s in sds): return 'training noise not measured for ' + ('this run' if len(sds) == 1 else 'both runs' if all(s is None for s in sds) else 'one run') + ' (bench/seeds.py)'
+    noise = math.sqrt(sum(s * s for s in sds))
+    return (f'within training noise (difference {abs(diff):.3f}, 2 sd of training noise {2 * noise:.3f})' if abs(diff) < 2 * noise
+            else f'beyond training noise (difference {abs(diff):.3f}, 2 sd {2 * noise:.3f})')
+
 # %% ../nbs/09_experiment.ipynb #a27b891f
 def _by_name(recs): return {r['name']: r for r in recs}
 
 # %% ../nbs/09_experiment.ipynb #2229100e
 def _bpb(r): return _g((r or {}).get('metrics') or {}, 'bpb')
 
-# %% ../nbs/09_experiment.ipynb #685c0307
-def findings(recs:list[dict]):
-    "The paper's conclusions next to what the runs of a registry show (a pandas DataFrame: question, paper, ours, verdict)."
+# %% ../nbs/09_experiment.ipynb #dbc36df5
+def findings(recs:list[dict], seeds:dict|None=None):
+    "The paper's conclusions next to what the runs of a registry show (a pandas DataFrame: question, paper, ours, verdict), each verdict with its training noise (`seeds`: `read_seeds`)."
     import pandas as pd
-    R, paper, rows = _by_name(recs), {r['run']: r for r in paper_table()}, []
+    R, paper, rows, seeds = _by_name(recs), {r['run']: r for r in paper_table()}, [], seeds or {}
+    sd = lambda name: (seeds.get(name) or {}).get('sd')
+    def overlap(*rs):
+        cis = [_g(r['metrics'], 'bpb_ci') for r in rs]
+        return '' if not all(cis) else '; the bootstrap intervals ' + ('overlap' if max(c[0] for c in cis) <= min(c[1] for c in cis) else 'are apart')
     def add(q, pap, ours, verdict): rows.append(dict(question=q, paper=pap, ours=ours, verdict=verdict))
     for arch, label in (('awd_lstm', 'AWD-LSTM'), ('awd_qrnn', 'AWD-QRNN')):
         c, b = R.get(f'{arch}-char'), R.get(f'{arch}-bpe')
@@ -340,7 +375,8 @@ def findings(recs:list[dict]):
         if _bpb(c) is None or _bpb(b) is None: add(f'{label}: does char beat BPE?', pa, 'not in this registry', 'unanswered'); continue
         acc = lambda r: _g(r['metrics'], 'token_accuracy')
         add(f'{label}: does char beat BPE?', pa, f'accuracy char {acc(c):.3f} vs bpe {acc(b):.3f}; bits/byte char {_bpb(c):.3f} vs bpe {_bpb(b):.3f}',
-            'char beats BPE on bits per byte' if _bpb(c) < _bpb(b) else 'BPE beats char on bits per byte (accuracy per token misleads)')
+            ('char beats BPE on bits per byte' if _bpb(c) < _bpb(b) else 'BPE beats char on bits per byte (accuracy per token misleads)')
+            + f'; {noise_note(_bpb(c) - _bpb(b), sd(c["name"]), sd(b["name"]))}{overlap(c, b)}')
     for t in get_arch('awd_lstm').tokenizers:  # the paper's four
         l, q = R.get(f'awd_lstm-{t}'), R.get(f'awd_qrnn-{t}')
         pa = f"accuracy LSTM {float(paper[f'awd_lstm-{t}']['accuracy']):.3f} vs QRNN {float(paper[f'awd_qrnn-{t}']['accuracy']):.3f}"
@@ -349,29 +385,39 @@ def findings(recs:list[dict]):
         speed = f'; training {tq / tl:.1f}x the tokens/s' if tl and tq else ''
         gap = (_bpb(q) - _bpb(l)) / _bpb(l)
         add(f'{t}: does QRNN keep up with LSTM?', pa, f'bits/byte LSTM {_bpb(l):.3f} vs QRNN {_bpb(q):.3f}{speed}',
-            'QRNN keeps up (within 5 % of LSTM)' if gap <= 0.05 else f'QRNN is {gap:.0%} worse than LSTM in bits per byte')
+            ('QRNN keeps up (within 5 % of LSTM)' if gap <= 0.05 else f'QRNN is {gap:.0%} worse than LSTM in bits per byte')
+            + f'; {noise_note(_bpb(q) - _bpb(l), sd(l["name"]), sd(q["name"]))}{overlap(l, q)}')
     for n in ('bert', 'roberta'):
         r = R.get(n); ma = _g((r or {}).get('metrics') or {}, 'masked_accuracy')
         pa = f"accuracy {float(paper[n]['accuracy']):.3f} (targets visible to the model)"
         if ma is None: add(f'{n}: masked-LM accuracy', pa, 'not in this registry', 'unanswered'); continue
         add(f'{n}: masked-LM accuracy', pa, f'{ma:.3f} on masked positions only', 'the 0.999 was a leak' if ma < 0.9 else 'near 1.0: check for a leak')
-    for key, label in (('xz_no_context_bpb', 'xz with no context but the test split'), ('xz_same_train_bpb', 'xz given the same training text'),
-                       ('ngram_same_train_bpb', 'a byte 5-gram on the same training text')):
-        ev = [(n, _bpb(r), _g(r['metrics'], f'baselines.{key}')) for n, r in R.items()
-              if r['config']['family'] == 'causal' and _bpb(r) is not None and _g(r['metrics'], f'baselines.{key}') is not None
+    for key, label, model_key in (
+            ('ppmd_per_function_bpb', 'PPMd given the same training text, each function alone (the conditioning the models have)', 'bpb'),
+            ('xz_per_function_bpb', "xz given the same training text, each function alone (on xz's sample of the functions)", 'baselines.model_on_xz_sample_bpb'),
+            ('ngram_same_train_bpb', 'a byte 5-gram on the same training text, each function alone', 'bpb'),
+            ('xz_same_train_bpb', 'xz given the same training text, the test split as one stream (more context than the models have)', 'bpb'),
+            ('xz_no_context_bpb', 'xz with no context but the test split, as one stream', 'bpb')):
+        ev = [(n, _g(r['metrics'], model_key), _g(r['metrics'], f'baselines.{key}')) for n, r in R.items()
+              if r['config']['family'] == 'causal' and _g(r['metrics'], model_key) is not None and _g(r['metrics'], f'baselines.{key}') is not None
               and not _g(r['metrics'], 'bpb_lower_bound')]  # a lower bound (text behind unknown tokens) beats nothing
         if not ev: continue
-        beat = [f'{n} ({v:.3f})' for n, v, x in sorted(ev, key=lambda e: e[1]) if v < x]
-        add(f'which generation models beat {label} ({ev[0][2]:.3f} bits/byte on the same bytes)?', 'not measured',
+        ev.sort(key=lambda e: e[1])
+        beat = [f'{n} ({v:.3f})' for n, v, x in ev if v < x]
+        best, bv, x = ev[0]
+        add(f'which generation models beat {label} ({x:.3f} bits/byte on the same bytes)?', 'not measured',
             f"{len(beat)} of {len(ev)} lossless runs: {', '.join(beat) or 'none'}",
-            'the best models learned more than this baseline' if beat else 'no model beats this baseline at this budget')
+            ('the best models learned more than this baseline' if beat else 'no model beats this baseline at this budget')
+            + f"; the best run, {best} ({bv:.3f}), is {abs(x - bv):.3f} {'below' if bv < x else 'above'} it: {noise_note(bv - x, sd(best))}"
+            + ('' if not (bci := _g(R[best]['metrics'], f'baselines.{key[:-4]}_ci')) else
+               f"; the baseline's 95% interval over functions ({bci[0]:.3f}-{bci[1]:.3f}) {'holds' if bci[0] <= bv <= bci[1] else 'excludes'} the best run's figure"))
     return pd.DataFrame(rows, columns=['question', 'paper', 'ours', 'verdict'])
 
-# %% ../nbs/09_experiment.ipynb #8b27befe
-def results_markdown(recs:list[dict]) -> str:
+# %% ../nbs/09_experiment.ipynb #efe76e44
+def results_markdown(recs:list[dict], seeds:dict|None=None) -> str:
     "The short results table of a registry in Markdown (what the README shows): bits per byte first, the paper's accuracy beside ours."
-    df = results_table(recs)
-    cols = {'run': 'run', 'bits/byte (test)': 'bits/byte', 'bpb 95% CI': '95% interval', 'bpb kind': 'bpb kind', 'token accuracy (test)': 'token acc.',
+    df = results_table(recs, seeds)
+    cols = {'run': 'run', 'bits/byte (test)': 'bits/byte', 'bpb 95% CI': '95% interval', 'bpb over seeds': 'over seeds', 'bpb kind': 'bpb kind', 'token accuracy (test)': 'token acc.',
             'masked accuracy': 'masked acc.', 'line EM %': 'line EM %', 'line ES %': 'line ES %', 'line ES 95% CI': 'ES interval',
             'syntax valid': 'syntax valid', 'syntax 95% CI': 'valid interval', 'train s': 'train s', 'paper accuracy': 'paper acc.'}
     def fmt(v, c):
@@ -381,7 +427,9 @@ def results_markdown(recs:list[dict]) -> str:
         return f'{v:.3f}' if isinstance(v, float) else str(v)
     lines = ['| ' + ' | '.join(cols.values()) + ' |', '|' + '---|' * len(cols)]
     lines += ['| ' + ' | '.join(fmt(r[c], c) for c in cols) + ' |' for _, r in df.iterrows()]
-    return '\n'.join(lines) + '\n' + (f'\n{machines_text(recs)}\n' if recs else '')
+    base = registry_baselines(recs)  # every baseline under both conditionings, where the runs share their test bytes
+    bt = '' if not base or not base.get('headline') else '\n' + _evaluate.baselines_table(base) + '\n'
+    return '\n'.join(lines) + '\n' + bt + (f'\n{machines_text(recs)}\n' if recs else '')
 
 # %% ../nbs/09_experiment.ipynb #421d8c89
 def machines_text(recs:list[dict]) -> str:
@@ -396,12 +444,25 @@ def machines_text(recs:list[dict]) -> str:
         parts.append(f"{what} on " + '; '.join(f"{m or 'a machine not recorded'}" + (f' ({n} runs)' if len(got) > 1 else '') for m, n in sorted(got.items(), key=lambda x: str(x[0]))))
     return ('. '.join(parts) + '.') if parts else ''
 
-# %% ../nbs/09_experiment.ipynb #adca3582
+# %% ../nbs/09_experiment.ipynb #ff186888
+def baseline_grid(base:dict|None):
+    "Every baseline of a registry under both conditionings (rows: compressor and context; columns: each function alone, one stream), a pandas DataFrame."
+    import pandas as pd
+    rows = {}
+    for k, what, cond in _evaluate.BASELINE_ROWS:
+        v, ci = (base or {}).get(f'{k}_bpb'), (base or {}).get(f'{k}_ci')
+        txt = None if v is None else f'{v:.3f}' + (f' ({ci[0]:.3f}-{ci[1]:.3f})' if ci else '') + (
+            f" on {base.get('xz_sample_functions') or len(base.get('xz_sample_idx') or [])} functions" if k.startswith('xz_') and k.endswith('per_function') else '')
+        rows.setdefault(what, {'baseline': what, 'each function alone (as the models)': 'not measured', 'one stream': 'not measured'})
+        if txt: rows[what]['each function alone (as the models)' if cond == 'alone' else 'one stream'] = txt
+    return pd.DataFrame(list(rows.values()))
+
+# %% ../nbs/09_experiment.ipynb #5263b5a0
 def write_report(runs, report='reports', corpus=None) -> Path:
     "Write a self-contained `report/index.html` (plotly inlined, opens offline) from the runs of a registry."
-    recs = collect(runs)
+    recs, seeds = collect(runs), read_seeds(runs)
     base = registry_baselines(recs)
-    df = results_table(recs)
+    df = results_table(recs, seeds)
     figs = [curve_figure(recs), curve_figure(recs, masked=True), bpb_figure(recs, base)] + epoch_figures(recs)
     if recs and (text := surprise_text(corpus or recs[0]['config'].get('corpus'))): figs.append(surprise_figure(runs, text))
     parts = [f.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, f in enumerate(figs)]
@@ -409,23 +470,32 @@ def write_report(runs, report='reports', corpus=None) -> Path:
     table = '<table><tr>' + ''.join(f'<th>{html.escape(c)}</th>' for c in df.columns) + '</tr>' + ''.join(
         '<tr>' + ''.join(f'<td>{fmt(v)}</td>' for v in row) + '</tr>' for row in df.itertuples(index=False)) + '</table>'
     samples = ''.join(f'<div class="run"><h3>{html.escape(r["name"])}</h3>{samples_html(r["samples"])}</div>' for r in recs)
-    fd = findings(recs)
+    fd = findings(recs, seeds)
     found = '<table><tr>' + ''.join(f'<th>{html.escape(c)}</th>' for c in fd.columns) + '</tr>' + ''.join(
         '<tr>' + ''.join(f'<td style="text-align:left">{html.escape(str(v))}</td>' for v in row) + '</tr>' for row in fd.itertuples(index=False)) + '</table>'
-    b = '' if not base else ('<p>Baselines on the same test bytes as the models (' + f"{base.get('test_functions')} functions, {base.get('test_bytes'):,} bytes): "
-                             + '; '.join(f'{label} {base[k]:.3f}' for k, label in BASELINE_LABELS if base.get(k) is not None) + ' bits/byte.</p>')
+    bg = baseline_grid(base)
+    b = '' if not base else ('<p>Baselines on the same test bytes as the models (' + f"{base.get('test_functions')} functions, {base.get('test_bytes'):,} bytes), "
+                             'each test function alone after the given text (the conditioning the models have: they score each function alone) and the '
+                             'test split as one stream (each function after the ones before it, often from the same module). The headline is '
+                             + (f"{base['headline'].replace('_', ' ')}, {base['headline_bpb']:.3f} bits/byte" if base.get('headline') else 'not measured (metrics from before baselines v3)')
+                             + '.</p><table><tr>' + ''.join(f'<th>{html.escape(c)}</th>' for c in bg.columns) + '</tr>' + ''.join(
+                                 '<tr>' + ''.join(f'<td>{html.escape(str(v))}</td>' for v in row) + '</tr>' for row in bg.itertuples(index=False)) + '</table>')
+    noise = ('<p>Training noise: bits per byte over ' + ', '.join(f"{n} ({_seed_text(v)})" for n, v in sorted(seeds.items())) + ', from bench/seeds.py '
+             '(the same training text, other seeds); the bootstrap intervals cover only which test functions were drawn.</p>') if seeds else (
+             '<p>Training noise not measured for this registry (bench/seeds.py): the intervals cover only which test functions were drawn, not training.</p>')
     doc = f'''<!doctype html><html><head><meta charset="utf-8"><title>codelm report</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1400px}} table{{border-collapse:collapse;font-size:12px}}
 td,th{{border:1px solid #ccc;padding:3px 6px;text-align:right}} pre{{background:#f6f6f6;padding:6px;white-space:pre-wrap}}
 .runs{{display:grid;grid-template-columns:repeat(auto-fill,minmax(420px,1fr));gap:1em}}</style></head><body>
 <h1>codelm: the paper's grid</h1><p>Registry: {html.escape(str(runs))}; {len(recs)} finished runs. {html.escape(machines_text(recs))}</p>
 <h2>Table 1, ours beside the paper's</h2><p>{html.escape(PAPER_CAVEAT)} Ours: accuracy excludes special and padding tokens and counts unknown
-targets wrong; masked accuracy is on masked positions only; bits per byte is comparable across tokenizers.</p>{b}{table}
+targets wrong; masked accuracy is on masked positions only; bits per byte is comparable across tokenizers.</p>{table}{noise}
+<h2>Baselines</h2>{b}
 <h2>The paper's conclusions, checked on these runs</h2>{found}
 <h2>Figures</h2>{''.join(parts)}<h2>Samples</h2><div class="runs">{samples}</div></body></html>'''
     out = Path(report)/'index.html'
     atomic_write(out, doc)
-    atomic_write(Path(report)/'results.md', results_markdown(recs))
+    atomic_write(Path(report)/'results.md', results_markdown(recs, seeds))
     return out
 
 # %% ../nbs/09_experiment.ipynb #fef5aed3

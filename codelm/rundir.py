@@ -274,7 +274,7 @@ def _need(d:dict, keys, path) -> None:
 # %% ../nbs/04a_rundir.ipynb #ae489372
 def _fmt(v, nd=3): return '–' if v is None else f'{v:.{nd}f}' if isinstance(v, float) else str(v)
 
-# %% ../nbs/04a_rundir.ipynb #3f391431
+# %% ../nbs/04a_rundir.ipynb #f0cd9fe8
 def model_card(run) -> str:
     "The model card (README.md, with hub metadata) of a finished, evaluated run, from its codelm.json, metrics.json and history.csv."
     run = Path(run); m = read_meta(run)
@@ -289,9 +289,16 @@ def model_card(run) -> str:
     ci = met.get('bpb_ci') or [None, None]
     base = met.get('baselines') or {}
     rows = [f"| {m['name'] if 'name' in m else run.name} | {_fmt(met['bpb'])} | {_fmt(ci[0])} – {_fmt(ci[1])} |"]
-    names = dict(xz_no_context_bpb='xz, no context but the test split', xz_same_train_bpb='xz given the same training bytes', ngram_same_train_bpb='byte n-gram, same training bytes',
-                 xz_all_train_bpb='xz given the whole train split')
-    rows += [f"| {n} (baseline) | {_fmt(base[k])} | |" for k, n in names.items() if isinstance(base.get(k), (int, float))]
+    # the models' conditioning first (each test function alone after the same training text), then one-stream figures, labelled
+    names = dict(ppmd_per_function='PPMd given the same training bytes, each function alone', ngram_same_train='byte n-gram, same training bytes, each function alone',
+                 xz_per_function='xz given the same training bytes, each function alone', xz_same_train_bpb='xz given the same training bytes, the test split as one stream',
+                 xz_all_train_bpb='xz given the whole train split, one stream', xz_no_context_bpb='xz, no context but the test split (one stream)')
+    for k, n in names.items():
+        key = k if k.endswith('_bpb') else f'{k}_bpb'; v, bci = base.get(key), base.get(f'{k}_ci')
+        if not isinstance(v, (int, float)): continue
+        if k == 'xz_per_function' and base.get('model_on_xz_sample_bpb') is not None:  # on a sample of the functions: the model's figure there too
+            n += f", on {base.get('xz_sample_functions')} of the functions (this model there: {_fmt(base['model_on_xz_sample_bpb'])})"
+        rows.append(f"| {n} (baseline{', the headline' if k == base.get('headline') else ''}) | {_fmt(v)} | {f'{_fmt(bci[0])} – {_fmt(bci[1])}' if bci else ''} |")
     acc = met.get('masked_accuracy') if m['family'] == 'masked' else met.get('token_accuracy')
     caveats = []
     if not m.get('tokenizer_lossless', True): caveats.append(f"The {m['tokenizer']} tokenizer is lossy: bits per byte is a lower bound ({_fmt(met.get('unk_byte_share'))} of bytes behind unknown tokens).")

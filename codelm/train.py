@@ -427,14 +427,14 @@ def _awd_run_config(run, arch:str, tok) -> dict:
     if c.get('vocab_size') != tok.vocab_size: raise RunError(f"--pretrained {run}: {c.get('vocab_size')} tokens in {Path(run)/MODEL_CONFIG}, the tokenizer has {tok.vocab_size}")
     return c
 
-# %% ../nbs/05_train.ipynb #3ea2a03d
+# %% ../nbs/05_train.ipynb #366d480f
 from fastai.callback.training import GradientAccumulation
 
-def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, memmap=False, samples=None, precision='fp32', micro_bs=None, mask_p=None):
+def _awd_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, memmap=False, samples=None, precision='fp32', micro_bs=None, mask_p=None, seed=0):
     "An AWD learner at preset `p` on `corpus` (the first `limit` functions of each split, or `samples`; ids memory-mapped from the token cache if `memmap`)."
     mbs = micro_bs or bs
     if bs % mbs: raise RunError(f'--bs {bs} is not a multiple of --micro-bs {mbs}')
-    dls = lm_dls(arch, tok, corpus, seq_len, mbs, limit=limit, samples=samples, memmap=memmap, val_bs=max(mbs, 32))
+    dls = lm_dls(arch, tok, corpus, seq_len, mbs, seed=seed, limit=limit, samples=samples, memmap=memmap, val_bs=max(mbs, 32))  # the run's seed orders the batches
     specials = [i for i in (tok.bos_id, tok.eos_id, tok.pad_id, tok.mask_id) if i is not None]
     run = pretrained if pretrained and run_layout(pretrained) == 'run' else None  # fine-tuning a finished codelm run
     mc = _awd_run_config(run, arch, tok) if run else None
@@ -471,11 +471,11 @@ def train_plan(corpus, preset_name:str, arch:str, budget_mb:float|None=None, epo
     valid = dict(max_bytes=int(p['valid_mb'] * 1e6), seed=seed) if p.get('valid_mb') else None
     return dict(budget_mb=mb, budget_bytes=budget, epochs=passes, train_sample=train, valid_sample=valid, split_bytes=total, note=note)
 
-# %% ../nbs/05_train.ipynb #52e7fe5c
+# %% ../nbs/05_train.ipynb #436a6fae
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
               drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False, precision:str='auto', seq_len:int|None=None, micro_bs:int|None=None,
-              mask_p:float|None=None) -> dict:
+              mask_p:float|None=None, sample_seed:int|None=None) -> dict:
     "Train one model on its preset's budget of training bytes and write its run directory (data-parallel when launched on several processes)."
     kind = check_run_args(arch, tokenizer, preset_name, corpus)
     out, p = Path(out), preset(preset_name)
@@ -494,7 +494,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
         if fam != 'masked' or not 0 < mask_p < 1: raise RunError(f'--mask-p {mask_p}: expected a share in (0, 1), for a masked model (bert, roberta)')
         hp = {**hp, 'mask_p': mask_p}
     seed = p['seed'] if seed is None else seed
-    plan = train_plan(corpus, preset_name, arch, budget_mb, epochs, seed); epochs = plan['epochs']
+    plan = train_plan(corpus, preset_name, arch, budget_mb, epochs, seed if sample_seed is None else sample_seed); epochs = plan['epochs']  # the sample's seed: `seed` unless given
     if bs is not None and bs < 1: raise RunError(f'--bs {bs}: expected a positive batch size')
     if lr is not None and not (math.isfinite(lr) and lr > 0): raise RunError(f'--lr {lr}: expected a finite positive learning rate')
     if drop_mult is not None and not (math.isfinite(drop_mult) and drop_mult >= 0): raise RunError(f'--drop-mult {drop_mult}: expected a finite number of 0 or more')
@@ -523,7 +523,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
         set_seed_all(seed)
         if plan['note'] and not quiet: print(f'{out.name}: {plan["note"]}', file=sys.stderr)
         learn, model_cfg = get_arch(arch).learner(arch, tok, corpus, preset_name, bs * world, seq_len or hp['seq_len'], pretrained, None, micro_bs=micro_bs and micro_bs * world,
-                                          drop_mult=drop_mult, memmap=True, samples=dict(train=plan['train_sample'], valid=plan['valid_sample']), precision=precision, mask_p=hp.get('mask_p'))
+                                          drop_mult=drop_mult, memmap=True, samples=dict(train=plan['train_sample'], valid=plan['valid_sample']), precision=precision, mask_p=hp.get('mask_p'), seed=seed)
         sl = getattr(learn, 'seq_len', seq_len or hp['seq_len'])
         if len(learn.dls.train) == 0 or getattr(learn.dls, 'train_tokens', sl * bs * world + 1) <= sl * bs * world:
             raise RunError(f"--budget-mb {plan['budget_mb']}: {learn.train_bytes:,} bytes of training text make no full batch of "
@@ -564,12 +564,12 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
               + (', bits/byte: pseudo-likelihood, from codelm eval' if fam == 'masked' else ''))
     return cfg
 
-# %% ../nbs/05_train.ipynb #ca955afd
-def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, memmap=False, samples=None, precision='auto', micro_bs=None, mask_p=None):
+# %% ../nbs/05_train.ipynb #d5a8e835
+def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, memmap=False, samples=None, precision='auto', micro_bs=None, mask_p=None, seed=0):
     "A transformer learner at preset `p` (each model's own batch size and context unless given; `drop_mult` scales dropout 0.1)."
     learn = transformer_learner(arch, tok, corpus, preset=p, bs=bs, seq_len=seq_len, micro_bs=micro_bs, pretrained=pretrained, max_items=limit,
                                 config=None if drop_mult is None else dict(dropout=0.1 * drop_mult), path=tempfile.mkdtemp(prefix='codelm_'),
-                                samples=samples, memmap=memmap, precision=precision, mask_p=mask_p or 0.15)
+                                samples=samples, memmap=memmap, precision=precision, mask_p=mask_p or 0.15, seed=seed)  # the run's seed: initialisation and order
     return learn, None  # the model's config is transformers' own: save_pretrained writes it
 
 for _n in arch_names(): register_arch(_n, learner=_awd_learner if get_arch(_n).code == 'awd' else _tf_learner)

@@ -21,7 +21,7 @@ def test_eval_cli_causal(runs):
     b, cfg = m['baselines'], json.loads((runs/'gpt2'/'codelm.json').read_text())
     assert b['train_bytes'] == cfg['train_sample']['bytes'] and b['train_sample']['max_bytes'] == cfg['train_sample']['max_bytes']
     lo, hi = b['ngram_same_train_ci']; assert lo <= b['ngram_same_train_bpb'] <= hi
-    assert m['beats_baselines'] == (m['bpb'] < min(b['xz_same_train_bpb'], b['ngram_same_train_bpb']))
+    assert m['beats_baselines'] == (m['bpb'] < b['headline_bpb']) and b['headline_bpb'] == min(b['ppmd_per_function_bpb'], b['ngram_same_train_bpb'])
     assert m['beats_xz_no_context'] == (m['bpb'] < b['xz_no_context_bpb'])
     assert not {'xz_bpb', 'ngram_bpb'} & set(b)
     # line completion by CodeXGLUE's definitions, recomputed from the recorded predictions (all 3 lines are among the examples)
@@ -45,6 +45,7 @@ def test_eval_masked(runs):
     assert m['family'] == 'masked' and m['bpb_kind'] == 'pll' and m['token_accuracy'] is None
     assert 0 <= m['masked_accuracy'] <= 1 and m['accuracy_targets'] > 0
     assert m['accuracy_targets'] < 0.3 * m['tokens']  # masked positions only (about 15 %), never every position
+    assert m['line_completion'] is None and m['syntax'] is None  # not a left-to-right generator: its fills are judged by masked accuracy
 
 def test_eval_masked_seeded_sample(runs):
     "By default a masked model is scored on a seeded random sample of the test functions, recorded; the baselines on the same ones."
