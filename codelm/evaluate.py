@@ -19,9 +19,10 @@ from .loaders import sample_indices
 __all__ = ['BOOTSTRAP', 'PPMD', 'CODECS', 'BASELINES_VERSION', 'XZ_FUNCTIONS', 'NGRAM_ORDERS', 'BASELINE_ROWS',
            'HEADLINE_BASELINES', 'LINE_METRIC', 'SYNTAX_STOP', 'DEMO_PROMPTS', 'DEMO_FILLS', 'PREDATES_BUDGETS',
            'bits_per_byte', 'LeakageError', 'check_leakage', 'split_bytes', 'select_test_functions', 'bootstrap_bpb',
-           'xz_conditional_bpb', 'conditional_bits', 'ByteNGram', 'baselines', 'baselines_table', 'line_exact_match',
-           'line_edit_sim', 'completion_lines', 'line_completion', 'syntax_class', 'function_header', 'wilson_interval',
-           'syntax_validity', 'demo_samples', 'score_functions', 'evaluate_run', 'add_evaluate_cli', 'add_eval_cli']
+           'xz_conditional_bpb', 'conditional_bits', 'ByteNGram', 'baselines', 'baseline_cells', 'baselines_table',
+           'line_exact_match', 'line_edit_sim', 'completion_lines', 'line_completion', 'syntax_class',
+           'function_header', 'wilson_interval', 'syntax_validity', 'demo_samples', 'score_functions', 'evaluate_run',
+           'add_evaluate_cli', 'add_eval_cli']
 
 # %% ../nbs/07_evaluate.ipynb #6a116160
 def bits_per_byte(bits:float, n_bytes:int) -> float:
@@ -127,17 +128,6 @@ else:
         out.append(int.from_bytes(got, 'little'))
 sys.stdout.write(json.dumps(out))
 """
-
-# %% ../nbs/07_evaluate.ipynb #97cde9ed
-def _encoder(codec:str, ppmd:dict|None=None):
-    "A fresh streaming encoder as (feed, finish): xz at preset 9e, or PPMd variant H (pyppmd) at `ppmd`'s order and memory."
-    if codec == 'xz':
-        e = lzma.LZMACompressor(preset=9 | lzma.PRESET_EXTREME); return e.compress, e.flush
-    if codec == 'ppmd':
-        import pyppmd
-        p = ppmd or PPMD; e = pyppmd.Ppmd7Encoder(p['order'], p['mem_mb'] << 20)
-        return e.encode, lambda: e.flush(endmark=False)
-    raise ValueError(f"codec={codec!r}: expected one of {', '.join(CODECS)}")
 
 # %% ../nbs/07_evaluate.ipynb #241e290b
 def conditional_bits(context:bytes, docs:list[bytes], codec:str='ppmd', jobs:int|None=None, ppmd:dict|None=None) -> list[int]:
@@ -264,19 +254,22 @@ def baselines(corpus, order:int=5, test_idx=None, train_sample:dict|None=None, l
         except OSError as e: warnings.warn(f'{cf}: baselines not cached ({e})')
     return res
 
-# %% ../nbs/07_evaluate.ipynb #8c2b78fd
-def baselines_table(b:dict, model:dict|None=None) -> str:
-    "Every baseline of `baselines(...)` under both conditionings, as a Markdown table (with `model`'s bits per byte, {'name', 'bpb', 'xz_sample_bpb'}, where given)."
-    rows, seen = [], set()
-    for key, what, _ in BASELINE_ROWS:
-        if what in seen: continue
-        seen.add(what)
-        cell = lambda cond: next((f"{b[f'{k}_bpb']:.3f}" + (f" ({b[f'{k}_ci'][0]:.3f}-{b[f'{k}_ci'][1]:.3f})" if b.get(f'{k}_ci') else '')
-                                  + (f" on {b.get('xz_sample_functions') or len(b.get('xz_sample_idx') or [])} functions" if k.startswith('xz_') and k.endswith('per_function') else '')
-                                  for k, w, c in BASELINE_ROWS if w == what and c == cond and b.get(f'{k}_bpb') is not None), 'not measured')
-        rows.append(f'| {what} | {cell("alone")} | {cell("stream")} |')
-    if model: rows.append(f"| **{model['name']}** | **{model['bpb']:.3f}**" + (f" ({model['xz_sample_bpb']:.3f} on xz's sample)" if model.get('xz_sample_bpb') else '')
-                          + ' | (models score each function alone) |')
+# %% ../nbs/07_evaluate.ipynb #90ee272a
+def baseline_cells(b:dict) -> list[dict]:
+    "Every baseline of `baselines(...)` (or a run's metrics) as rows: what, each function alone (as the models are scored), the test split as one stream."
+    rows = {}
+    for k, what, cond in BASELINE_ROWS:
+        v, ci = b.get(f'{k}_bpb'), b.get(f'{k}_ci')
+        row = rows.setdefault(what, {'baseline': what, 'alone': 'not measured', 'stream': 'not measured'})
+        if v is None: continue
+        row[cond] = (f'{v:.3f}' + (f' ({ci[0]:.3f}-{ci[1]:.3f})' if ci else '')
+                     + (f" on {b.get('xz_sample_functions') or len(b.get('xz_sample_idx') or [])} functions" if k.startswith('xz_') and k.endswith('per_function') else ''))
+    return list(rows.values())
+
+# %% ../nbs/07_evaluate.ipynb #be48b99b
+def baselines_table(b:dict) -> str:
+    "Every baseline of `baselines(...)` under both conditionings, as a Markdown table."
+    rows = [f"| {r['baseline']} | {r['alone']} | {r['stream']} |" for r in baseline_cells(b)]
     return ('| baseline | each function alone (as the models are scored) | the test split as one stream |\n|---|---|---|\n' + '\n'.join(rows)
             + f"\n\nOn {b['test_functions']} test functions ({b['test_bytes']:,} bytes); the headline baseline is the stronger of the "
               f"two measured on all of them under the models' conditioning: {b['headline'].replace('_', ' ')}, {b['headline_bpb']:.3f}.")

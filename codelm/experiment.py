@@ -444,18 +444,11 @@ def machines_text(recs:list[dict]) -> str:
         parts.append(f"{what} on " + '; '.join(f"{m or 'a machine not recorded'}" + (f' ({n} runs)' if len(got) > 1 else '') for m, n in sorted(got.items(), key=lambda x: str(x[0]))))
     return ('. '.join(parts) + '.') if parts else ''
 
-# %% ../nbs/09_experiment.ipynb #ff186888
+# %% ../nbs/09_experiment.ipynb #36efb0fd
 def baseline_grid(base:dict|None):
     "Every baseline of a registry under both conditionings (rows: compressor and context; columns: each function alone, one stream), a pandas DataFrame."
     import pandas as pd
-    rows = {}
-    for k, what, cond in _evaluate.BASELINE_ROWS:
-        v, ci = (base or {}).get(f'{k}_bpb'), (base or {}).get(f'{k}_ci')
-        txt = None if v is None else f'{v:.3f}' + (f' ({ci[0]:.3f}-{ci[1]:.3f})' if ci else '') + (
-            f" on {base.get('xz_sample_functions') or len(base.get('xz_sample_idx') or [])} functions" if k.startswith('xz_') and k.endswith('per_function') else '')
-        rows.setdefault(what, {'baseline': what, 'each function alone (as the models)': 'not measured', 'one stream': 'not measured'})
-        if txt: rows[what]['each function alone (as the models)' if cond == 'alone' else 'one stream'] = txt
-    return pd.DataFrame(list(rows.values()))
+    return pd.DataFrame(_evaluate.baseline_cells(base or {})).rename(columns={'alone': 'each function alone (as the models)', 'stream': 'one stream'})
 
 # %% ../nbs/09_experiment.ipynb #5263b5a0
 def write_report(runs, report='reports', corpus=None) -> Path:
