@@ -135,7 +135,7 @@ def _signame(sig:int) -> str:
     try: return signal.Signals(sig).name
     except ValueError: return f'signal {sig}'
 
-# %% ../nbs/07b_sandbox.ipynb #ba00d224
+# %% ../nbs/07b_sandbox.ipynb #39df06c4
 def _verdict(c:SandboxConfig, cpu_limit:int, info:dict, res_lines:list, nonce:str, flooded:bool, timed_out:bool) -> tuple[str, str]:
     "(status, reason) of a sandboxed run."
     code = info.get('exit')
@@ -151,6 +151,8 @@ def _verdict(c:SandboxConfig, cpu_limit:int, info:dict, res_lines:list, nonce:st
         try: why = str(json.loads(fails[-1]))
         except ValueError: why = fails[-1][:300]
         if why.startswith('MemoryError'): why += f' (memory limit {c.memory_mb} MB)'
+        elif "can't start new thread" in why or why.startswith('BlockingIOError') or 'Resource temporarily unavailable' in why:
+            why += f' (the sandbox\'s process limit: {c.nproc} processes and threads per sample)'
         return 'failed', why
     return 'failed', f'exited with status {code} before the tests finished'
 
@@ -161,27 +163,27 @@ def _drain(fd:int, sink):
         while (b := os.read(fd, 1 << 16)) and sink(b) is not False: pass
     except OSError: pass
 
-# %% ../nbs/07b_sandbox.ipynb #2103f516
+# %% ../nbs/07b_sandbox.ipynb #8ae36a68
 def run_sandboxed(program:str, config:SandboxConfig|None=None) -> dict:
     "Run `program` in a fresh sandboxed process; it passes only if it runs to its end: status, reason, output, isolation."
     c = config or SandboxConfig()
     cfg, python = _child_config(c)
     cfg['workdir'] = work = _workdir(cfg['uid'], cfg['gid'])
     nonce = secrets.token_hex(16)
-    pfd = _payload_fd(json.dumps(dict(config=cfg, program=program, nonce=nonce)).encode())
+    pfd, nfd = _payload_fd(json.dumps(dict(config=cfg, program=program)).encode()), _payload_fd(nonce.encode())
     (out_r, out_w), (res_r, res_w), (st_r, st_w) = os.pipe(), os.pipe(), os.pipe()
     env = dict(PATH='/usr/local/bin:/usr/bin:/bin', HOME=work, TMPDIR=work, LANG='C.UTF-8', OMP_NUM_THREADS='1',
                OPENBLAS_NUM_THREADS='1', MKL_NUM_THREADS='1')
     t0 = time.monotonic()
     try:
-        proc = subprocess.Popen([python, '-I', '-B', '-c', CHILD_PROGRAM, str(pfd), str(res_w), str(st_w)],
-                                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=(pfd, res_w, st_w),
+        proc = subprocess.Popen([python, '-I', '-B', '-c', CHILD_PROGRAM, str(pfd), str(nfd), str(res_w), str(st_w)],
+                                stdin=subprocess.DEVNULL, stdout=out_w, stderr=out_w, pass_fds=(pfd, nfd, res_w, st_w),
                                 start_new_session=True, cwd='/', env=env)
     except BaseException:
         for fd in (out_r, res_r, st_r): os.close(fd)
         raise
     finally:
-        for fd in (pfd, out_w, res_w, st_w): os.close(fd)
+        for fd in (pfd, nfd, out_w, res_w, st_w): os.close(fd)
     out, res, st = _HeadTail(c.keep_output), bytearray(), bytearray()
     timed_out = flooded = False
     pidfd = sample_pid = None
@@ -241,11 +243,13 @@ def sandbox_probe(config:SandboxConfig|None=None) -> dict:
     except (KeyError, TypeError): iso['user'] = str(iso.get('uid'))
     return iso
 
-# %% ../nbs/07b_sandbox.ipynb #47656cd9
+# %% ../nbs/07b_sandbox.ipynb #19cb769e
 def format_isolation(iso:dict) -> str:
     "One line saying which sandbox layers were in place."
     yn = lambda k: 'yes' if iso.get(k) else 'NO'
     user = iso.get('user') or iso.get('uid')
     lims = 'all set' if not iso.get('limits_missing') else 'NOT ' + ', '.join(iso['limits_missing']) + ' (missing on this platform)'
+    nproc = 'per sandbox' if iso.get('nproc_per_sandbox') else f'per user {user} on the whole machine'
     return (f"sandbox: user {user}, network namespace {yn('netns')}, pid namespace {yn('pidns')}, private /tmp {yn('private_tmp')}, "
-            f"read-only file system {yn('readonly_root')}, interpreter {iso.get('interpreter', '?')}, limits {lims}")
+            f"read-only file system {yn('readonly_root')}, unix sockets blocked {yn('unix_sockets_blocked')}, "
+            f"interpreter {iso.get('interpreter', '?')}, processes counted {nproc}, limits {lims}")

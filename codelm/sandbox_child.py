@@ -6,8 +6,9 @@ Docs: https://codelm.github.io/codelm/sandbox_child.html.md"""
 
 # %% auto #0
 __all__ = ['libc', 'NEWNS', 'NEWUTS', 'NEWIPC', 'NEWUSER', 'NEWPID', 'NEWNET', 'MS_RDONLY', 'MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC',
-           'MS_BIND', 'MS_REC', 'MS_PRIVATE', 'WORLD_WRITABLE', 'unshare', 'map_ids', 'enter_namespaces', 'mount',
-           'readonly_tree', 'private_filesystem', 'set_limits', 'drop_privileges', 'setup', 'run_program', 'main']
+           'MS_BIND', 'MS_REC', 'MS_PRIVATE', 'WORLD_WRITABLE', 'SECCOMP_ARCH', 'unshare', 'map_ids',
+           'enter_namespaces', 'mount', 'readonly_tree', 'private_filesystem', 'set_limits', 'drop_privileges',
+           'scope_processes', 'map_child_ids', 'block_unix_sockets', 'setup', 'run_program', 'launcher_verdict', 'main']
 
 # %% ../nbs/07a_sandbox_child.ipynb #e9e40c09
 import os, sys, json, ctypes, resource, signal, traceback
@@ -99,12 +100,12 @@ def set_limits(cfg, res=resource):
         res.setrlimit(r, (min(soft, hard), hard))
     return missing
 
-# %% ../nbs/07a_sandbox_child.ipynb #8f17293e
-def drop_privileges(cfg, ns):
+# %% ../nbs/07a_sandbox_child.ipynb #135af169
+def drop_privileges(cfg, ns, scoped=False):
     "Root: become the sandbox user, without groups; in a user namespace: drop every capability. Then no new privileges."
     if cfg['root']:
         os.setgroups([]); os.setresgid(cfg['gid'], cfg['gid'], cfg['gid']); os.setresuid(cfg['uid'], cfg['uid'], cfg['uid'])
-    elif ns['userns']:
+    if ns['userns'] or scoped:
         class Hdr(ctypes.Structure): _fields_ = [('version', ctypes.c_uint32), ('pid', ctypes.c_int)]
         class Data(ctypes.Structure): _fields_ = [(n, ctypes.c_uint32) for n in ('effective', 'permitted', 'inheritable')]
         if libc.capset(ctypes.byref(Hdr(0x20080522, 0)), (Data * 2)()) != 0: raise OSError(ctypes.get_errno(), 'capset')
@@ -112,15 +113,51 @@ def drop_privileges(cfg, ns):
     libc.prctl(1, signal.SIGKILL, 0, 0, 0)   # PR_SET_PDEATHSIG: die with the launcher
     if cfg['root']:
         try: os.setuid(0)
-        except PermissionError: pass
+        except OSError: pass                 # EPERM; EINVAL in a user namespace where root is not even mapped
         else: raise RuntimeError('could not drop root privileges')
 
-# %% ../nbs/07a_sandbox_child.ipynb #b0bc785c
-def setup(cfg, ns):
+# %% ../nbs/07a_sandbox_child.ipynb #5ddabdb2
+def scope_processes(request):
+    "Root: a user namespace of its own, so that RLIMIT_NPROC counts this sandbox's processes only; False where refused."
+    if not unshare(NEWUSER): return False
+    if not request(): raise OSError('the launcher could not map the sandbox user into its user namespace')
+    return True
+
+# %% ../nbs/07a_sandbox_child.ipynb #c65e4ed5
+def map_child_ids(proc_fd, pid, uid, gid):
+    "The launcher's half: map the sandbox user into the user namespace that process `pid` just entered."
+    for name, i in (('uid_map', uid), ('gid_map', gid)):
+        fd = os.open(f'{pid}/{name}', os.O_WRONLY, dir_fd=proc_fd)
+        try: os.write(fd, f'{i} {i} 1'.encode())
+        finally: os.close(fd)
+
+# %% ../nbs/07a_sandbox_child.ipynb #d3f91e28
+SECCOMP_ARCH = {'x86_64': (0xc000003e, 41, 53), 'aarch64': (0xc00000b7, 198, 199)}  # audit arch, socket, socketpair
+
+def block_unix_sockets(machine=None):
+    "A seccomp filter: no AF_UNIX socket(), no datagram socketpair(), no io_uring; False where seccomp is unavailable."
+    arch = SECCOMP_ARCH.get(machine or os.uname().machine)
+    if arch is None: return False
+    audit, socket_nr, pair_nr = arch
+    LD, JEQ, JGE, JSET, RET = 0x20, 0x15, 0x35, 0x45, 0x06
+    ALLOW, DENY = 0x7fff0000, 0x00050000 | 13   # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EACCES
+    prog = [(LD, 0, 0, 4), (JEQ, 1, 0, audit), (RET, 0, 0, DENY),                        # 0-2 another ABI: nothing
+            (LD, 0, 0, 0), (JGE, 10, 0, 0x40000000), (JEQ, 9, 0, 425),                 # 3-5 x32 calls, io_uring_setup
+            (JEQ, 2, 0, socket_nr), (JEQ, 4, 0, pair_nr), (RET, 0, 0, ALLOW),          # 6-8
+            (LD, 0, 0, 16), (JEQ, 4, 0, 1), (RET, 0, 0, ALLOW),                        # 9-11 socket: family AF_UNIX
+            (LD, 0, 0, 24), (JSET, 1, 0, 2), (RET, 0, 0, ALLOW), (RET, 0, 0, DENY)]    # 12-15 socketpair: SOCK_DGRAM/RAW
+    class Insn(ctypes.Structure): _fields_ = [('code', ctypes.c_uint16), ('jt', ctypes.c_uint8), ('jf', ctypes.c_uint8), ('k', ctypes.c_uint32)]
+    class Prog(ctypes.Structure): _fields_ = [('len', ctypes.c_ushort), ('filter', ctypes.POINTER(Insn))]
+    insns = (Insn * len(prog))(*[Insn(*i) for i in prog])
+    return libc.prctl(22, 2, ctypes.byref(Prog(len(prog), insns)), 0, 0) == 0   # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+
+# %% ../nbs/07a_sandbox_child.ipynb #e224d133
+def setup(cfg, ns, request_map=None):
     "Everything between fork and the sample: file system, work dir, limits, privileges; says what is in place."
     info = dict(ns, readonly_root=False, private_tmp=False, proc=False, interpreter='readable')
     work = cfg['workdir']
     if ns['mountns']:
+        unshare(NEWNS)   # a mount namespace of its own: the launcher keeps its /proc (and its writable uid_map)
         info.update(private_filesystem(cfg, ns)); work = '/tmp'
         if cfg['expose']: info['interpreter'] = 'bound in read-only'
     elif cfg['expose']:  # the sandbox user cannot read the interpreter and nothing can be bound in: import the usual modules first
@@ -129,13 +166,14 @@ def setup(cfg, ns):
     os.chdir(work)
     os.environ.update(HOME=work, TMPDIR=work)
     info['limits_missing'] = set_limits(cfg)
-    drop_privileges(cfg, ns)
-    info.update(uid=os.getuid(), workdir=work)
+    scoped = bool(cfg['root'] and cfg['userns'] and request_map and scope_processes(request_map))
+    drop_privileges(cfg, ns, scoped)
+    info.update(uid=os.getuid(), workdir=work, nproc_per_sandbox=scoped or ns['userns'], unix_sockets_blocked=block_unix_sockets())
     return info
 
-# %% ../nbs/07a_sandbox_child.ipynb #48f3353a
-def run_program(program, nonce, res_fd, _exit=os._exit, _write=os.write, _dumps=json.dumps, _sys=sys):
-    "Run `program` as __main__; write the pass marker (the nonce) only if it ran to its end, else why it did not."
+# %% ../nbs/07a_sandbox_child.ipynb #ee7656a5
+def run_program(program, token, done_fd, _exit=os._exit, _write=os.write, _dumps=json.dumps, _sys=sys):
+    "Run `program` as __main__; tell the launcher it ran to its end (the token), else why it did not."
     ok, why = False, ''
     try:
         exec(compile(program, '<sample>', 'exec'), {'__name__': '__main__', '__builtins__': __builtins__})
@@ -155,38 +193,64 @@ def run_program(program, nonce, res_fd, _exit=os._exit, _write=os.write, _dumps=
     for s in (_sys.stdout, _sys.stderr):
         try: s.flush()
         except BaseException: pass
-    try: _write(res_fd, b'P' + nonce + b'\n' if ok else b'F' + _dumps(why).encode() + b'\n')
+    try: _write(done_fd, b'P' + token + b'\n' if ok else b'F' + _dumps(why).encode() + b'\n')
     finally: _exit(0 if ok else 1)
 
-# %% ../nbs/07a_sandbox_child.ipynb #50df9a25
+# %% ../nbs/07a_sandbox_child.ipynb #7afba0c9
+def _read_now(fd, limit=1 << 16):
+    "What pipe `fd` holds now (at most `limit` bytes), without waiting for writers that may still hold it open."
+    os.set_blocking(fd, False); b = bytearray()
+    try:
+        while len(b) < limit and (chunk := os.read(fd, 1 << 16)): b += chunk
+    except OSError: pass
+    return bytes(b[:limit])
+
+# %% ../nbs/07a_sandbox_child.ipynb #ff2a8015
+def launcher_verdict(done:bytes, token:bytes, code:int, nonce:bytes) -> bytes:
+    "What the evaluator gets: the nonce if the sample wrote its token and exited 0, else the sample's reasons."
+    lines = done.splitlines()
+    if code == 0 and b'P' + token in lines: return b'P' + nonce + b'\n'
+    return b''.join(l + b'\n' for l in lines if l.startswith(b'F'))
+
+# %% ../nbs/07a_sandbox_child.ipynb #5d23cd20
 def main():
-    "Read the payload, enter namespaces, fork the sample, report how it ended."
-    payload_fd, res_fd, st_fd = (int(a) for a in sys.argv[1:4])
+    "Read the program, enter namespaces, fork the sample; after it ended, read the nonce and report how it ended."
+    payload_fd, nonce_fd, res_fd, st_fd = (int(a) for a in sys.argv[1:5])
     with os.fdopen(payload_fd, 'rb') as f: p = json.loads(f.read())
-    cfg, program, nonce = p['config'], p['program'], p['nonce'].encode()
+    cfg, program = p['config'], p['program']
     del p
     def status(**kw): os.write(st_fd, (json.dumps(kw) + '\n').encode())
     try: ns = enter_namespaces(cfg)
     except BaseException as e:
         status(setup_error=f'namespaces: {type(e).__name__}: {e}'); os._exit(2)
+    token = os.urandom(16).hex().encode()
+    proc_fd = os.open('/proc', os.O_PATH | os.O_DIRECTORY)   # this pid namespace's /proc: the child mounts its own over it
+    (done_r, done_w), (req_r, req_w), (ans_r, ans_w) = os.pipe(), os.pipe(), os.pipe()
     pid = os.fork()
     if pid == 0:
         _exit = os._exit
         try:
-            info = setup(cfg, ns)
-            status(setup=info); os.close(st_fd)
-            os.closerange(3, res_fd); os.closerange(res_fd + 1, 1 << 16)
+            info = setup(cfg, ns, lambda: os.write(req_w, b'u') == 1 and os.read(ans_r, 1) == b'g')
+            status(setup=info)
+            os.closerange(3, done_w); os.closerange(done_w + 1, 1 << 16)   # the nonce, the result and status pipes: gone
         except BaseException as e:
             try: status(setup_error=f'{type(e).__name__}: {e}')
             finally: _exit(2)
-        try: run_program(program, nonce, res_fd)
+        try: run_program(program, token, done_w)
         except BaseException as e:   # the harness itself failed (a sample that sabotaged it): say so on the output
             try: os.write(2, f'sandbox harness: {type(e).__name__}: {e}\n'.encode())
             finally: _exit(1)
         finally: _exit(1)
+    libc.prctl(4, 0, 0, 0, 0)   # PR_SET_DUMPABLE 0: no ptrace, no /proc/<pid>/mem for the sample
+    for fd in (done_w, req_w, ans_r): os.close(fd)
     status(pid=pid)
-    os.close(res_fd)
+    if os.read(req_r, 1) == b'u':   # the child entered a user namespace of its own: map the sandbox user into it
+        try: map_child_ids(proc_fd, pid, cfg['uid'], cfg['gid']); os.write(ans_w, b'g')
+        except OSError: os.write(ans_w, b'n')
     while True:
         try: _, st, ru = os.wait4(pid, 0); break
         except InterruptedError: continue
-    status(exit=os.waitstatus_to_exitcode(st), cpu=round(ru.ru_utime + ru.ru_stime, 3), maxrss_mb=round(ru.ru_maxrss / 1024, 1))
+    code = os.waitstatus_to_exitcode(st)
+    with os.fdopen(nonce_fd, 'rb') as f: nonce = f.read()
+    if (verdict := launcher_verdict(_read_now(done_r), token, code, nonce)): os.write(res_fd, verdict)
+    status(exit=code, cpu=round(ru.ru_utime + ru.ru_stime, 3), maxrss_mb=round(ru.ru_maxrss / 1024, 1))

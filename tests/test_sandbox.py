@@ -270,3 +270,88 @@ def test_without_namespaces_the_limits_still_hold():
     assert res['pass@1'] == 1.0 and res['isolation']['netns'] is False
     assert run_sandboxed('while True: pass', replace(cfg, timeout=1))['status'] == 'timed out'
     assert run_sandboxed('x = " " * 10**10', replace(cfg, memory_mb=256))['reason'].startswith('MemoryError')
+
+# Issue 40, point 1: a sample that walks up the interpreter's frames to the harness, reads the nonce and the result pipe,
+# and writes a pass for itself. The nonce and the pipe stay with the launcher, which the sample cannot see or read.
+FORGER = '''
+import os, sys
+f, forged = sys._getframe(), False
+while f is not None:
+    loc = f.f_locals
+    if 'nonce' in loc and 'res_fd' in loc:
+        n = loc['nonce']; n = n if isinstance(n, bytes) else str(n).encode()
+        os.write(loc['res_fd'], b'P' + n + b'\\n'); forged = True
+    f = f.f_back
+print('forged' if forged else 'nothing to forge', flush=True)
+os._exit(0)
+'''
+
+def test_sample_cannot_forge_the_verdict():
+    r = run_sandboxed(FORGER + '\nassert False\n', CFG)
+    assert r['status'] == 'failed', r
+    assert r['output'] == 'nothing to forge\n', r['output']
+
+def test_nonce_is_nowhere_in_the_sample(monkeypatch):
+    "The sample reads its whole memory: the evaluator's nonce is not there, nor the result pipe among its files."
+    import hashlib, secrets
+    known = secrets.token_hex(16)
+    monkeypatch.setattr(sb.secrets, 'token_hex', lambda n=16: known)
+    # the sample holds only the nonce's first 8 digits and the hash of all 32, so that a hit is the nonce, not the needle
+    code = f'''
+import os, ctypes, hashlib
+ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)   # dumpable again (changing user cleared it): /proc/self/mem is ours to read
+probe = os.urandom(16).hex()              # made at run time, to show that the scan finds what is in memory
+targets = [({known[:8]!r}.encode(), {hashlib.sha256(known.encode()).hexdigest()!r}),
+           (probe[:8].encode(), hashlib.sha256(probe.encode()).hexdigest())]
+found = [0, 0]
+with open('/proc/self/maps') as m, open('/proc/self/mem', 'rb', 0) as mem:
+    for line in m:
+        a, perms = line.split()[:2]
+        if not perms.startswith('r'): continue
+        lo, hi = (int(x, 16) for x in a.split('-'))
+        try: mem.seek(lo); b = mem.read(hi - lo)
+        except (OSError, OverflowError, ValueError): continue
+        for i, (head, digest) in enumerate(targets):
+            at = b.find(head)
+            while at >= 0:
+                found[i] += hashlib.sha256(b[at:at + 32]).hexdigest() == digest
+                at = b.find(head, at + 1)
+print('nonce', found[0], 'probe', found[1] > 0, 'fds', sorted(int(f) for f in os.listdir('/proc/self/fd')))
+'''
+    r = run_sandboxed(code, replace(CFG, timeout=20))
+    assert r['passed'], r
+    words = r['output'].split()
+    assert words[:4] == ['nonce', '0', 'probe', 'True'], r['output']
+    assert len(eval(r['output'].split('fds', 1)[1])) <= 5, r['output']   # stdin, stdout, stderr, the pipe to the launcher, the listing
+
+def test_unix_sockets_are_refused():
+    "A socket file on the file system is not reachable from the sample (the network namespace does not cover it)."
+    if not ISO.get('unix_sockets_blocked'): pytest.skip('no seccomp filter on this platform (the isolation line says so)')
+    d = Path(tempfile.mkdtemp(prefix='codelm-sock-', dir='/var/tmp' if os.path.isdir('/var/tmp') else None))
+    srv = socket.socket(socket.AF_UNIX)
+    try:
+        d.chmod(0o755); path = d/'s'; srv.bind(str(path)); path.chmod(0o777); srv.listen(1)
+        r = hostile(f'import socket\ntry:\n    s = socket.socket(socket.AF_UNIX)\n    s.connect({str(path)!r}); print("connected")\n'
+                    f'except OSError as e: print(type(e).__name__)\nassert False\n')
+        assert r['output'] == 'PermissionError\n', r['output']
+        srv.settimeout(0.2)
+        with pytest.raises(socket.timeout): srv.accept()
+    finally:
+        srv.close(); shutil.rmtree(d, ignore_errors=True)
+
+def test_processes_are_counted_per_sandbox():
+    "Other processes of the sandbox user on the machine do not use up a sample's process limit."
+    if not ROOT: pytest.skip('not root: the sample runs as you, in a user namespace of its own where the kernel allows one')
+    if not ISO.get('nproc_per_sandbox'): pytest.skip('user namespaces refused here: RLIMIT_NPROC counts the sandbox user machine-wide')
+    others = [subprocess.Popen(['sleep', '60'], user=ISO['uid'], group=ISO['uid'], cwd='/')
+              for _ in range(CFG.nproc + 2)]
+    try:
+        r = run_sandboxed('import threading\nts = [threading.Thread(target=sum, args=([1],)) for _ in range(3)]\n'
+                          'for t in ts: t.start()\nfor t in ts: t.join()\n', CFG)
+        assert r['passed'], r
+    finally:
+        for p in others: p.kill(); p.wait()
+
+def test_process_limit_is_named():
+    r = hostile('import threading, time\nts = [threading.Thread(target=time.sleep, args=(1,)) for _ in range(40)]\nfor t in ts: t.start()\n')
+    assert "the sandbox's process limit: 8 processes and threads per sample" in r['reason'], r['reason']
