@@ -364,15 +364,30 @@ class Deduper:
         if h in self.seen: self.removed[f'{split}_dup_of_{self.seen[h]}'] += 1; return False
         self.seen[h] = split; return True
 
-# %% ../nbs/00_data.ipynb #2d450170
+# %% ../nbs/00_data.ipynb #1a61ec7b
+@contextmanager
+def _naming(path):
+    "An `OSError` raised inside names `path` (a failed write() names no file): the command's one line says which file."
+    try: yield
+    except OSError as e:
+        if e.filename is not None: raise
+        raise type(e)(e.errno, e.strerror or str(e), str(path)) from e
+
+# %% ../nbs/00_data.ipynb #c4290e21
 @contextmanager
 def atomic_path(path):
     "A temporary path beside `path` to write; renamed onto `path` when the block ends, removed if it raises (codelm's one atomic write)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    if path.is_symlink(): path = Path(os.path.realpath(path))  # a link is followed: its target is what gets written
+    if path.exists() and not (path.is_file() or path.is_dir()):  # a device, a FIFO, a socket: written into, never replaced
+        with _naming(path): yield path
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try: yield tmp
+    try:
+        with _naming(path): yield tmp
     except BaseException: tmp.unlink(missing_ok=True); raise
-    os.replace(tmp, path)
+    with _naming(path): os.replace(tmp, path)
 
 # %% ../nbs/00_data.ipynb #0a42ef6c
 def dir_lock(d) -> 'filelock.FileLock':

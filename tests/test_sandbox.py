@@ -355,3 +355,17 @@ def test_processes_are_counted_per_sandbox():
 def test_process_limit_is_named():
     r = hostile('import threading, time\nts = [threading.Thread(target=time.sleep, args=(1,)) for _ in range(40)]\nfor t in ts: t.start()\n')
     assert "the sandbox's process limit: 8 processes and threads per sample" in r['reason'], r['reason']
+
+def test_output_flags_write_into_devices_and_follow_links(tmp_path):
+    "Issue 40, point 3: `--results` and `--save-samples` replace only regular files: a device is written into, a link followed."
+    from conftest import codelm as in_process
+    write_jsonl(tmp_path/'s.jsonl', [dict(task_id='HumanEval/0', completion=P0['canonical_solution'])])
+    r = in_process('humaneval', '--samples', tmp_path/'s.jsonl', '-k', '1', '--results', '/dev/full')
+    assert r.returncode == 2 and r.stderr.strip().count('\n') == 0, r.stderr
+    assert '/dev/full' in r.stderr and 'No space left on device' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    import stat
+    assert stat.S_ISCHR(os.stat('/dev/full').st_mode), '/dev/full was replaced'
+    (tmp_path/'kept.jsonl').write_text('old\n'); (tmp_path/'link.jsonl').symlink_to(tmp_path/'kept.jsonl')
+    r = in_process('humaneval', '--samples', tmp_path/'s.jsonl', '-k', '1', '--results', tmp_path/'link.jsonl')
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path/'link.jsonl').is_symlink() and json.loads((tmp_path/'kept.jsonl').read_text())['status'] == 'passed'
