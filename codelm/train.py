@@ -402,11 +402,17 @@ def check_run_args(arch:str, tokenizer:str|None, preset_name:str, corpus) -> str
             raise RunError(f"--corpus {corpus}: no {s} split ({s}.jsonl.gz); build one with `codelm corpus build --out {corpus}`")
     return tokenizer
 
-# %% ../nbs/05_train.ipynb #532f45a9
-def _tokenizer_for_run(kind, corpus, run_dir, tokenizers_dir, preset_name, arch=None, pretrained=None):
+# %% ../nbs/05_train.ipynb #7f7d1229
+def _tokenizer_for_run(kind, corpus, run_dir, tokenizers_dir, preset_name, arch=None, pretrained=None, force=False):
     "The run's tokenizer and where it came from: its own saved copy, a hub tokenizer for hub weights, a shared trained one, or one trained now."
     own = Path(run_dir)  # at the root of the run: AutoTokenizer.from_pretrained(run) reads it
-    if (own/TOKENIZER_META).exists(): return load_tokenizer(own), None
+    if force:  # a run trained again from scratch: its tokenizer too
+        for n in TOKENIZER_FILES: (own/n).unlink(missing_ok=True)
+    if (own/TOKENIZER_META).exists():
+        tok = load_tokenizer(own)
+        if not pretrained and tok.kind != kind:
+            raise RunError(f'{own/TOKENIZER_META}: the run holds a {tok.kind} tokenizer, not {kind} (--tokenizer {kind}); use another --out, or --force to train it again')
+        return tok, None
     if pretrained and run_layout(pretrained) == 'run':  # fine-tuning a finished run: its own tokenizer, whatever the family
         tok = run_tokenizer(pretrained); tok.save(own)
         return tok, dict(source=f'run {pretrained}', pretrained=True, kind=tok.kind, vocab_size=tok.vocab_size)
@@ -415,8 +421,20 @@ def _tokenizer_for_run(kind, corpus, run_dir, tokenizers_dir, preset_name, arch=
                train_tokenizer(kind, corpus, preset=preset_name, _texts=tokenizer_texts(corpus)))
     if get_arch(arch).hub and pretrained: tok, info = transformer_tokenizer(arch, pretrained=pretrained)
     else: tok, info = trained(), dict(source='code-trained', pretrained=False)
+    if not pretrained and tok.kind != kind: raise RunError(f'--tokenizers {tokenizers_dir}: {shared} holds a {tok.kind} tokenizer, not {kind}')
     tok.save(own)
     return tok, info
+
+# %% ../nbs/05_train.ipynb #70cd6d19
+@contextlib.contextmanager
+def _undone_if_refused(d, names):
+    "Files among `names` that the block makes in `d` are removed if it raises before `kept['keep']` is set: a refused run leaves nothing for the next."
+    before, kept = {n for n in names if (Path(d)/n).exists()}, dict(keep=False)
+    try: yield kept
+    except BaseException:
+        if not kept['keep']:
+            for n in set(names) - before: (Path(d)/n).unlink(missing_ok=True)
+        raise
 
 # %% ../nbs/05_train.ipynb #54a576f9
 def _awd_run_config(run, arch:str, tok) -> dict:
@@ -471,7 +489,7 @@ def train_plan(corpus, preset_name:str, arch:str, budget_mb:float|None=None, epo
     valid = dict(max_bytes=int(p['valid_mb'] * 1e6), seed=seed) if p.get('valid_mb') else None
     return dict(budget_mb=mb, budget_bytes=budget, epochs=passes, train_sample=train, valid_sample=valid, split_bytes=total, note=note)
 
-# %% ../nbs/05_train.ipynb #436a6fae
+# %% ../nbs/05_train.ipynb #d1faa0e6
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
               drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False, precision:str='auto', seq_len:int|None=None, micro_bs:int|None=None,
@@ -505,7 +523,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
     lr = lr if lr is not None else None if lr_src == 'lr_find' else hp['lr']
     drop_mult = hp.get('drop_mult') if drop_mult is None else drop_mult
     freeze = p['freeze_epochs'] if pretrained else 0  # a frozen body only means something when it holds pretrained weights
-    with run_lock(out) if rank0 else contextlib.nullcontext():
+    with run_lock(out) if rank0 else contextlib.nullcontext(), _undone_if_refused(out, TOKENIZER_FILES if rank0 else ()) as made:
         ckpt = out/'checkpoint.safetensors'
         old = read_meta(out, finished=False) if (out/RUN_META).exists() else None
         if ckpt.exists() and old and not force:
@@ -515,7 +533,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
             if got != want: raise RunError(f'{out}: cannot resume: the run was started with {got}, asked for {want}; use another --out or --force')
         if rank0:
             if force and ckpt.exists(): ckpt.unlink()
-            tok, tok_info = _tokenizer_for_run(kind, corpus, out, tokenizers_dir, preset_name, arch, pretrained)
+            tok, tok_info = _tokenizer_for_run(kind, corpus, out, tokenizers_dir, preset_name, arch, pretrained, force)
         distrib_barrier()  # rank 0 has the tokenizer saved and a forced run's checkpoint gone
         if not rank0: tok, tok_info = load_tokenizer(out), None
         if old and ckpt.exists() and old.get('tokenizer_vocab_size') != tok.vocab_size:
@@ -542,6 +560,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
                    pretrained=str(pretrained) if pretrained else None, corpus=str(corpus), corpus_fingerprint=fp,
                    params=sum(q.numel() for q in learn.model.parameters()), versions=_versions(), machine=machine_info(), status='training')
         if rank0: write_meta(out, cfg)
+        made['keep'] = True   # from here on, a failed run resumes with this tokenizer
         state = fit_recipe(learn, ckpt, epochs=epochs, freeze_epochs=freeze, lr=lr, seed=seed, lr_find_it=p['lr_find_it'], lr_range=p['lr_range'], lr_rule=p['lr_rule'],
                            tokens_per_byte=learn.tokens_per_byte, curve_points=p.get('curve_points', 0), bytes_per_epoch=learn.train_bytes)
         h = [r for r in state['history'] if r.get('row', 'epoch') == 'epoch']

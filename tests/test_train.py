@@ -45,3 +45,17 @@ def test_killed_run_resumes_and_finishes(tmp_path):
     assert steps == sorted(set(steps)) and cfg['freeze_epochs'] == 0  # every curve point once, in order
     r = codelm(*train(run, '--epochs', '3'))
     assert r.returncode == 0 and 'finished already' in r.stdout
+
+def test_tokenizer_is_the_one_asked_for(tmp_path, smoke_registry):
+    "Issue 40, point 5: a refused --pretrained leaves no tokenizer behind, and a run directory holding another kind is refused."
+    from codelm.tokenization import TOKENIZER_FILES
+    lstm = smoke_registry/'runs'/'smoke'/'awd_lstm-char'
+    out = tmp_path/'run'
+    r = codelm(*train(out, '--pretrained', str(lstm)))          # an awd_lstm run to fine-tune as awd_qrnn: refused
+    assert r.returncode == 2 and 'not awd_qrnn' in r.stderr, r.stderr
+    assert not [n for n in TOKENIZER_FILES if (out/n).exists()], sorted(p.name for p in out.iterdir())
+    for n in TOKENIZER_FILES:                                    # what such a refusal used to leave: the char tokenizer
+        if (lstm/n).exists(): (out/n).write_bytes((lstm/n).read_bytes())
+    r = codelm(*train(out, tokenizer='bpe'))
+    assert r.returncode == 2 and 'holds a char tokenizer, not bpe (--tokenizer bpe)' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert not (out/'codelm.json').exists()
