@@ -11,7 +11,7 @@ from fastcore.docments import docments
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['Range', 'Flags', 'call', 'command_group']
+__all__ = ['DIR_FLAGS', 'Range', 'Flags', 'dir_arg', 'call', 'command_group']
 
 # %% ../nbs/00_args.ipynb #b480dc5e
 class Range:
@@ -75,7 +75,15 @@ class Flags:
             if param in (ps := inspect.signature(f).parameters): return f, ps[param]
         return None, None
 
-# %% ../nbs/00_args.ipynb #2c3b3851
+# %% ../nbs/00_args.ipynb #e3d35eb8
+DIR_FLAGS = ('--out', '--runs', '--report')  # flags whose value is a directory codelm writes to
+
+def dir_arg(s:str) -> str:
+    "An argparse `type` for a directory to write: the text, unless it is empty (the current directory, never meant)."
+    if not s: raise argparse.ArgumentTypeError('expected a directory path, got an empty string')
+    return s
+
+# %% ../nbs/00_args.ipynb #9e4b4e4b
 @patch
 def add(self:Flags, param:str, *names, help:str='', group=None, **kw) -> Flags:
     "Add the flag that sets `param` (option strings `names`, default `--param-name`; a name without dashes: positional), to `group` if given."
@@ -90,6 +98,7 @@ def add(self:Flags, param:str, *names, help:str='', group=None, **kw) -> Flags:
     d = kw.get('default')
     if isinstance(d, bool) and 'action' not in kw: kw['action'] = 'store_false' if d else 'store_true'
     elif sp is not None and 'type' not in kw and 'action' not in kw and (t := _type_of(sp)): kw['type'] = t
+    if not positional and 'type' not in kw and kw.get('action') is None and set(names) & set(DIR_FLAGS): kw['type'] = dir_arg
     if kw.get('action') == 'append' and isinstance(d, tuple): kw['default'] = list(d)  # argparse appends to a list
     help = help or (docments(f).get(param) or '' if f else '')
     if not isinstance(d, bool) and d is not None and _shown(d) and '(default' not in help: help += f' (default: {_shown(d)})'

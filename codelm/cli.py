@@ -26,9 +26,9 @@ from .explore import *
 # %% auto #0
 __all__ = ['USER_ERRORS', 'COMMANDS', 'parser', 'main']
 
-# %% ../nbs/11_cli.ipynb #b7150353
-USER_ERRORS = (ArchError, CorpusError, TokenizerError, LoaderError, AwdError, TransformerError, RunError, InferenceError, LeakageError, HumanEvalError, SandboxError, ExploreError,
-               FileNotFoundError)
+# %% ../nbs/11_cli.ipynb #7afbc03f
+USER_ERRORS = (ArchError, CorpusError, TokenizerError, RemoteCodeError, LoaderError, AwdError, TransformerError, RunError, InferenceError, LeakageError, HumanEvalError,
+               SandboxError, ExploreError, FileNotFoundError)
 COMMANDS = (add_corpus_cli, add_tokenizers_cli, add_rundir_cli, add_train_cli, add_inference_cli, add_evaluate_cli, add_eval_cli, add_humaneval_cli, add_experiment_cli, add_explore_cli)  # one `add_<step>_cli` per module, in the order of the flow
 
 class _Parser(argparse.ArgumentParser):

@@ -24,9 +24,9 @@ from . import evaluate as _evaluate
 
 # %% auto #0
 __all__ = ['EVAL_SIZES', 'GPU_TFLOPS', 'GPU_MFU', 'PAPER_CAVEAT', 'PAPER_NAMES', 'BASELINE_LABELS', 'grid', 'select_runs',
-           'run_grid', 'train_flops', 'model_params', 'dry_run', 'dry_run_table', 'paper_table', 'collect',
-           'results_table', 'epoch_rows', 'curve_figure', 'epoch_figures', 'registry_baselines', 'bpb_figure',
-           'surprise_text', 'surprise_figure', 'samples_html', 'read_seeds', 'noise_note', 'findings',
+           'check_corpus_dir', 'run_grid', 'train_flops', 'model_params', 'dry_run', 'dry_run_table', 'paper_table',
+           'collect', 'results_table', 'epoch_rows', 'curve_figure', 'epoch_figures', 'registry_baselines',
+           'bpb_figure', 'surprise_text', 'surprise_figure', 'samples_html', 'read_seeds', 'noise_note', 'findings',
            'results_markdown', 'machines_text', 'baseline_grid', 'write_report', 'add_experiment_cli']
 
 # %% ../nbs/09_experiment.ipynb #741374f3
@@ -50,7 +50,17 @@ def _evaluate_if_needed(run_dir, corpus, sizes:dict|None=None):
     if (Path(run_dir)/'metrics.json').exists() or not hasattr(_evaluate, 'evaluate_run'): return None
     return _evaluate.evaluate_run(run_dir, corpus, **(sizes or {}))
 
-# %% ../nbs/09_experiment.ipynb #374d4c2a
+# %% ../nbs/09_experiment.ipynb #3f4d0231
+def check_corpus_dir(corpus, runs='runs') -> Path:
+    "`corpus` as a `Path`, unless it is or lies in a run directory or in the registry `runs`: then a `RunError` saying which."
+    c, reg = Path(corpus).resolve(), Path(runs).resolve()
+    for d in (c, *c.parents):
+        if run_layout(d): raise RunError(f"--corpus {corpus}: {'is' if d == c else 'lies inside'} the run directory {d} ({RUN_META if (d/RUN_META).is_file() else MODEL_CONFIG} there); "
+                                         "pass a corpus directory outside the runs (codelm run builds the corpus there when it is missing)")
+    if c == reg or reg in c.parents: raise RunError(f"--corpus {corpus}: lies inside the run registry --runs {runs}; pass a corpus directory outside it")
+    return Path(corpus)
+
+# %% ../nbs/09_experiment.ipynb #5feadc2d
 # evaluation sizes per preset: `limit` test functions per run (absent: the whole test split; masked models: evaluate's seeded sample), held-out `lines`
 # and syntax `headers` (absent: evaluate_run's defaults, 100 and 20); smoke's are small, for the tests
 EVAL_SIZES = dict(smoke=dict(limit=20, lines=10, headers=2), cpu={}, paper={}, gpu={})
@@ -61,8 +71,8 @@ def run_grid(preset_name:str='cpu', source:str='stdlib', csn_path=None, only:str
     from tqdm.auto import tqdm
     t0 = time.time(); preset(preset_name)
     sel = select_runs(only)
+    corpus = check_corpus_dir(corpus_dir or Path('corpus')/(source if source in ('stdlib', 'csn') else Path(source).name), runs)
     runs = Path(runs)/preset_name
-    corpus = Path(corpus_dir or Path('corpus')/(source if source in ('stdlib', 'csn') else Path(source).name))
     if corpus_dir is None or not (corpus/'stats.json').exists():  # a corpus given with --corpus is used as it is
         build_corpus(source, corpus, csn_path=csn_path, quiet=quiet, limit=None)
     kinds = sorted({t or get_arch(a).tokenizers[0] for _, a, t in sel})
@@ -518,10 +528,10 @@ def _run_cmd(a):
     r = call(a, run_grid)
     return 1 if r['failed'] else 0
 
-# %% ../nbs/09_experiment.ipynb #7c8d285a
+# %% ../nbs/09_experiment.ipynb #380b819a
 def _dry_run_cmd(a):
     preset(a.preset_name); select_runs(a.only)  # a bad --preset or --only before a corpus is built
-    corpus = Path(a.corpus_dir or Path('corpus')/(a.source if a.source in ('stdlib', 'csn') else Path(a.source).name))
+    corpus = check_corpus_dir(a.corpus_dir or Path('corpus')/(a.source if a.source in ('stdlib', 'csn') else Path(a.source).name), a.runs)
     if not (corpus/'stats.json').exists(): build_corpus(a.source, corpus, csn_path=a.csn_path, quiet=True, limit=None)
     toks = Path(a.runs)/a.preset_name/'tokenizers'
     rows = call(a, dry_run, corpus=corpus, tokenizers=toks if toks.exists() else None)

@@ -18,7 +18,7 @@ from .args import Flags, call, Range
 # %% auto #0
 __all__ = ['APP_SOURCE', 'STOP_SIGNALS', 'MARK', 'PORTS', 'ExploreError', 'run_info', 'list_runs', 'ModelCache', 'prob_colour',
            'coloured_html', 'Panel', 'prompt_warnings', 'complete', 'fill', 'prompt_figure', 'Explorer', 'app_notebook',
-           'voila_command', 'stop_tree', 'serve', 'explore', 'add_explore_cli']
+           'voila_config', 'voila_command', 'stop_tree', 'serve', 'explore', 'add_explore_cli']
 
 # %% ../nbs/10_explore.ipynb #038b5ca9
 class ExploreError(ValueError):
@@ -50,16 +50,17 @@ def list_runs(runs_dir) -> list[dict]:
             i = run_info(q); i['name'] = f"{p.name}/{i['name']}"; i['label'] = f"{p.name}/{i['label']}"; out.append(i)
     return out
 
-# %% ../nbs/10_explore.ipynb #7b60d6ae
+# %% ../nbs/10_explore.ipynb #aa63d018
+_LOADING = threading.Lock()  # one load at a time in the process: transformers' `from_pretrained` is not thread-safe
+
 class ModelCache:
-    "Loaded `CodeLM`s by run path; thread-safe, one load per run."
-    def __init__(self, loader=load_lm):
-        self.loader, self.models, self._locks, self._lock = loader, {}, {}, threading.Lock()
+    "Loaded `CodeLM`s by run path; thread-safe: one load at a time in the process, one load per run."
+    def __init__(self, loader=load_lm): self.loader, self.models = loader, {}
     def get(self, run) -> CodeLM:
         "The model of `run`, loaded on first use."
         key = str(run)
-        with self._lock: lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
+        if key in self.models: return self.models[key]  # loaded: no waiting behind another run's load
+        with _LOADING:
             if key not in self.models: self.models[key] = self.loader(key)
             return self.models[key]
     def __len__(self): return len(self.models)
@@ -298,11 +299,19 @@ def app_notebook(path) -> Path:
     path.write_text(json.dumps(nb, indent=1))
     return path
 
-# %% ../nbs/10_explore.ipynb #cb4f6725
-def voila_command(notebook, port:int=8866) -> list[str]:
-    "The command line that serves `notebook` with Voila on 127.0.0.1:`port`, without opening a browser."
-    return [sys.executable, '-m', 'voila', str(notebook), f'--port={port}', '--no-browser', '--Voila.ip=127.0.0.1',
-            '--show_tracebacks=True', '--theme=light']
+# %% ../nbs/10_explore.ipynb #8eaa8713
+def voila_config(idle:int=900, every:int=60) -> dict:
+    "Voila's settings for the explorer: 127.0.0.1 and the Host header checked, no tracebacks in the page, kernels idle for `idle` s culled (checked every `every` s)."
+    return {'Voila': {'ip': '127.0.0.1', 'open_browser': False, 'tornado_settings': {'allow_remote_access': False, 'local_hostnames': ['localhost']}},
+            'VoilaConfiguration': {'show_tracebacks': False, 'theme': 'light'},
+            'MappingKernelManager': {'cull_idle_timeout': idle, 'cull_interval': every, 'cull_connected': True}}
+
+# %% ../nbs/10_explore.ipynb #963bc604
+def voila_command(notebook, port:int=8866, **settings) -> list[str]:
+    "The command line that serves `notebook` with Voila on 127.0.0.1:`port`, with `voila_config(**settings)` written beside it as voila.json (the only config it reads)."
+    d = Path(notebook).resolve().parent
+    (d/'voila.json').write_text(json.dumps(voila_config(**settings), indent=1))
+    return [sys.executable, '-m', 'voila', str(notebook), f'--port={port}', f'--Voila.config_file_paths={d}']
 
 # %% ../nbs/10_explore.ipynb #17690b47
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -353,11 +362,23 @@ def stop_tree(proc:subprocess.Popen, grace:float=5.0, mark:str|None=None) -> int
     if not wait(grace): send(signal.SIGKILL); wait(5)
     return proc.wait()
 
-# %% ../nbs/10_explore.ipynb #93faa32d
+# %% ../nbs/10_explore.ipynb #b691b846
+def _parent_death(sig:int=signal.SIGTERM):
+    "A `preexec_fn` that has Linux send the child `sig` when the thread that starts it dies (PR_SET_PDEATHSIG); None elsewhere."
+    if not sys.platform.startswith('linux'): return None
+    import ctypes
+    prctl, parent = ctypes.CDLL(None, use_errno=True).prctl, os.getpid()  # looked up here: the child between fork and exec should do little
+    def child():
+        prctl(1, int(sig), 0, 0, 0)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent: os._exit(1)  # the parent died before prctl: no signal will come
+    return child
+
+# %% ../nbs/10_explore.ipynb #80fc74d8
 def serve(cmd:list, grace:float=5.0, **popen_kw) -> int:
-    "Run `cmd` in a process group of its own until it exits or SIGINT, SIGTERM or SIGHUP arrives, then stop all it started; its exit status, or 128 + the signal."
+    "Run `cmd` in a process group of its own until it exits or SIGINT, SIGTERM or SIGHUP arrives, then stop all it started; its exit status, or 128 + the signal. On Linux `cmd` gets SIGTERM if this process dies, even by SIGKILL."
     state, old, proc, rc = dict(signum=None, cleaning=False), {}, None, None
     mark = secrets.token_hex(8); popen_kw['env'] = {**popen_kw.get('env', os.environ), MARK: mark}
+    popen_kw.setdefault('preexec_fn', _parent_death())
     def on_signal(signum, frame):
         if state['signum'] is None: state['signum'] = signum
         if not state['cleaning']: raise _Stopped(signum)  # a signal during the cleanup must not cut it short

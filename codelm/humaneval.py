@@ -211,7 +211,7 @@ def plot_sweep(df):
     fig.update_yaxes(tickformat='.0%', rangemode='tozero')
     return fig
 
-# %% ../nbs/08_humaneval.ipynb #3ea6f16b
+# %% ../nbs/08_humaneval.ipynb #454ebcd0
 class HubCausalLM:
     "A causal LM from the Hugging Face hub or a local transformers directory, with the CodeLM `generate` interface."
     family = 'causal'
@@ -222,10 +222,13 @@ class HubCausalLM:
         self.name, self.batch_size = str(name), batch_size
         self.device = device or ('cuda' if torch.cuda.is_available() else 'cpu')
         local = Path(name).is_dir()
+        if local:
+            from codelm.tokenization import refuse_remote_code
+            refuse_remote_code(name)
         def load(local_only):
-            tok = AutoTokenizer.from_pretrained(name, local_files_only=local_only)
+            tok = AutoTokenizer.from_pretrained(name, local_files_only=local_only, trust_remote_code=False)
             dt = dtype or (torch.float16 if self.device.startswith('cuda') else torch.float32)
-            return tok, AutoModelForCausalLM.from_pretrained(name, local_files_only=local_only, use_safetensors=True, dtype=dt)
+            return tok, AutoModelForCausalLM.from_pretrained(name, local_files_only=local_only, use_safetensors=True, dtype=dt, trust_remote_code=False)
         try: self.tokenizer, self.model = load(True)
         except (OSError, ValueError) as e:
             if local: raise HumanEvalError(f'{name}: not a loadable transformers directory ({type(e).__name__}: {str(e).splitlines()[0]})') from None
@@ -245,6 +248,15 @@ class HubCausalLM:
         "`n` continuations of `prompt` (without it), at most `max_new_chars` characters, cut at `stop`."
         import torch
         enc = self.tokenizer(prompt, return_tensors='pt').to(self.device)
+        new = max(1, max_new_chars // 2)
+        window = getattr(self.model.config, 'n_positions', None) or getattr(self.model.config, 'max_position_embeddings', None)
+        if window and enc['input_ids'].shape[1] + new > window:  # a short-context model: the prompt's end, and room to answer
+            new = min(new, max(1, window // 2))
+            if enc['input_ids'].shape[1] > window - new:
+                enc = {k: v[:, -(window - new):] for k, v in enc.items()}
+                self.cut_prompts = getattr(self, 'cut_prompts', 0) + 1
+                if self.cut_prompts == 1: print(f'{self.name}: prompts longer than its {window} positions are cut from the left, '
+                                                f'leaving {new} tokens to complete', file=sys.stderr)
         greedy = temperature <= 0
         kw = dict(do_sample=False) if greedy else dict(do_sample=True, temperature=temperature, top_k=top_k or None, top_p=top_p)
         torch.manual_seed(seed)
@@ -252,7 +264,7 @@ class HubCausalLM:
         while len(out) < (1 if greedy else n):
             b = 1 if greedy else min(self.batch_size, n - len(out))
             with torch.no_grad():
-                ids = self.model.generate(**enc, max_new_tokens=max(1, max_new_chars // 2), num_return_sequences=b,
+                ids = self.model.generate(**enc, max_new_tokens=new, num_return_sequences=b,
                                           pad_token_id=self.tokenizer.pad_token_id, stop_strings=list(stop) or None,
                                           tokenizer=self.tokenizer, **kw)
             out += [truncate_completion(self.tokenizer.decode(row, skip_special_tokens=True)[:max_new_chars], stop)

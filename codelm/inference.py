@@ -417,10 +417,11 @@ def load_lm(run, device=None) -> CodeLM:
     if a.loader is None: raise RunError(f"{Path(run)/RUN_META}: arch {a.name!r} has no loader (its entry in codelm.arch.ARCHS)")
     return a.loader(run, cfg, run_tokenizer(run), device)
 
-# %% ../nbs/06_inference.ipynb #f5aae645
-from .transformer import _hf_classes, TransformerLM, max_context
+# %% ../nbs/06_inference.ipynb #da4d027b
+from .transformer import _hf_classes, TransformerLM, max_context, checked_from_pretrained
+from .tokenization import RemoteCodeError
 
-# %% ../nbs/06_inference.ipynb #5c997719
+# %% ../nbs/06_inference.ipynb #02802063
 def _load_transformer(run, cfg, tok, device):
     "The `CodeLM` of a GPT-2, BERT or RoBERTa run: `from_pretrained` on the run directory (safetensors, offline)."
     run, arch = Path(run), cfg['arch']
@@ -428,7 +429,8 @@ def _load_transformer(run, cfg, tok, device):
     if m.get('vocab_size') != tok.vocab_size:
         raise RunError(f"{run/TOKENIZER_META}: {tok.vocab_size} tokens, but the model in {run/MODEL_CONFIG} has {m.get('vocab_size')}")
     try:
-        with _quiet_hf(): hf = _hf_classes(arch)[1].from_pretrained(str(run), local_files_only=True, use_safetensors=True)
+        with _quiet_hf(): hf = checked_from_pretrained(_hf_classes(arch)[1], run, error=RunError, local_files_only=True)
+    except (RunError, RemoteCodeError): raise
     except Exception as e: raise RunError(f"{run/WEIGHTS}: cannot load the {arch} checkpoint ({str(e).splitlines()[0]})") from None
     cls = TransformerCausalLM if get_arch(arch).family == 'causal' else TransformerMaskedLM
     ctx = None if cfg.get('pretrained') else cfg.get('seq_len')  # from scratch, positions past the training length never learned

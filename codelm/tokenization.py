@@ -18,12 +18,13 @@ from .args import Flags, call, command_group
 # %% auto #0
 __all__ = ['KINDS', 'SP_KINDS', 'HF_KINDS', 'LOSSLESS_KINDS', 'SPECIAL_TOKENS', 'TOKENIZER_META', 'DEFAULT_VOCAB', 'HARD_CASES',
            'ESC', 'ALWAYS_ESCAPED', 'HEX_CHARS', 'WORD_SPLITS', 'WORD_FIXED', 'SP_OPTIONS', 'TOKENIZER_FILES',
-           'SWEEP_SIZES', 'TokenizerError', 'check_kinds', 'vocab_size_for', 'Escaper', 'CodeTokenizer', 'tile_spans',
-           'SPTokenizer', 'word_segments', 'SPWordTokenizer', 'HFTokenizer', 'train_texts', 'char_alphabet',
-           'save_tokenizer', 'train_tokenizer', 'train_tokenizers', 'load_tokenizer', 'token_stats', 'tokenizer_dirs',
-           'tokenizer_stats', 'format_tokenizer_stats', 'vocab_sweep', 'plot_vocab_sweep', 'pick_vocab',
-           'encode_throughput', 'CodeNumericalize', 'hub_available', 'pretrained_tokenizer', 'transformer_tokenizer',
-           'parse_vocab_size', 'add_tokenizers_cli']
+           'CODE_FIELDS', 'CODE_JSON', 'SWEEP_SIZES', 'TokenizerError', 'check_kinds', 'vocab_size_for', 'Escaper',
+           'CodeTokenizer', 'tile_spans', 'SPTokenizer', 'word_segments', 'SPWordTokenizer', 'HFTokenizer',
+           'train_texts', 'char_alphabet', 'save_tokenizer', 'train_tokenizer', 'train_tokenizers', 'RemoteCodeError',
+           'refuse_remote_code', 'load_tokenizer', 'token_stats', 'tokenizer_dirs', 'tokenizer_stats',
+           'format_tokenizer_stats', 'vocab_sweep', 'plot_vocab_sweep', 'pick_vocab', 'encode_throughput',
+           'CodeNumericalize', 'hub_available', 'pretrained_tokenizer', 'transformer_tokenizer', 'parse_vocab_size',
+           'add_tokenizers_cli']
 
 # %% ../nbs/01_tokenization.ipynb #2b35eef8
 KINDS = ('word', 'unigram', 'bpe', 'char', 'bytebpe', 'wordpiece')
@@ -413,7 +414,50 @@ def train_tokenizers(corpus, kinds=KINDS, out=None, vocab_size=None, preset:str=
         if not quiet: print(f"{k:9s} {res[k].vocab_size:6,d} tokens  {res[k].meta['trained_on']['seconds']:6.2f}s" + (f"  -> {Path(out)/k}" if out else ''))
     return res
 
-# %% ../nbs/01_tokenization.ipynb #4be3c852
+# %% ../nbs/01_tokenization.ipynb #a731e8c2
+class RemoteCodeError(ValueError):
+    "A checkpoint or tokenizer directory asks to run its own code, which codelm refuses; the message names the file and the field."
+
+# %% ../nbs/01_tokenization.ipynb #6ae08b5f
+CODE_FIELDS = ('auto_map', 'custom_pipelines')  # fields that make transformers import a .py file of the checkpoint
+CODE_JSON = ('config.json', 'tokenizer_config.json', 'preprocessor_config.json', 'processor_config.json', 'video_preprocessor_config.json',
+             'feature_extractor_config.json', 'image_processor_config.json')  # what the Auto classes read them from
+
+# %% ../nbs/01_tokenization.ipynb #1469ffc1
+def _code_fields(o, at:str=''):
+    "(dotted name, value) of each field of the JSON value `o`, at any depth, that names code to import."
+    if isinstance(o, dict):
+        for k, v in o.items():
+            name = f'{at}.{k}' if at else str(k)
+            if k in CODE_FIELDS and isinstance(v, (dict, list, str)) and v: yield name, v
+            else: yield from _code_fields(v, name)
+    elif isinstance(o, list):
+        for v in o: yield from _code_fields(v, at)
+
+# %% ../nbs/01_tokenization.ipynb #fc7d768d
+def _code_files(v) -> list[str]:
+    "The .py files that the class references (`module.Class`, `repo--module.Class`) in `v` point at."
+    if isinstance(v, dict): return [f for x in v.values() for f in _code_files(x)]
+    if isinstance(v, list): return [f for x in v for f in _code_files(x)]
+    if not isinstance(v, str) or '.' not in v: return []
+    repo, _, ref = v.rpartition('--')
+    return [f"{ref.rsplit('.', 1)[0]}.py" + (f' of {repo}' if repo else '')]
+
+# %% ../nbs/01_tokenization.ipynb #3f44f2da
+def refuse_remote_code(path) -> Path:
+    "`path`, a local checkpoint or tokenizer directory, unless a JSON file transformers reads there asks to run code: then a `RemoteCodeError` naming it."
+    p = Path(path)
+    for name in CODE_JSON:
+        f = p/name
+        if not f.is_file(): continue
+        try: o = json.loads(f.read_text(encoding='utf-8'))
+        except (OSError, ValueError): continue  # unreadable: the loader that reads it says so
+        for field, v in _code_fields(o):
+            files = ', '.join(dict.fromkeys(_code_files(v))) or json.dumps(v)[:60]
+            raise RemoteCodeError(f"{f}: field {field!r} asks to run code from the model directory ({files}); codelm does not run a checkpoint's code")
+    return p
+
+# %% ../nbs/01_tokenization.ipynb #edf76b2a
 def load_tokenizer(path) -> CodeTokenizer:
     "Load a tokenizer saved by `CodeTokenizer.save` (or a Hugging Face tokenizer directory)."
     path = Path(path)
@@ -427,7 +471,7 @@ def load_tokenizer(path) -> CodeTokenizer:
     hf = None
     if meta['kind'] == 'pretrained':  # keep its transformers class
         from transformers import AutoTokenizer
-        hf = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        hf = AutoTokenizer.from_pretrained(str(refuse_remote_code(path)), local_files_only=True, trust_remote_code=False)
         if hf.pad_token is None: hf.pad_token = hf.eos_token
     return HFTokenizer(Tokenizer.from_file(str(path/'tokenizer.json')), meta, hf)
 
@@ -569,24 +613,25 @@ def _wrap_pretrained(hf, name:str, source:str, path=None) -> HFTokenizer:
     meta['lossless'] = all(tok.decode(tok.encode(s)) == s for s in HARD_CASES)
     return tok
 
-# %% ../nbs/01_tokenization.ipynb #b3e2da64
+# %% ../nbs/01_tokenization.ipynb #c45e2d07
 def pretrained_tokenizer(name_or_path) -> HFTokenizer:
     "The tokenizer of pretrained weights (gpt2, bert-base-cased, roberta-base, ...) from a local directory or the hub."
     from transformers import AutoTokenizer
     name, p = str(name_or_path), Path(name_or_path).expanduser()
     if p.is_dir():
         if (p/TOKENIZER_META).exists(): return load_tokenizer(p)
-        try: return _wrap_pretrained(AutoTokenizer.from_pretrained(str(p), local_files_only=True), p.name, 'local', p)
-        except (OSError, ValueError) as e: raise TokenizerError(f"--pretrained {p}: no tokenizer in this directory ({e})") from None
+        refuse_remote_code(p)
+        try: return _wrap_pretrained(AutoTokenizer.from_pretrained(str(p), local_files_only=True, trust_remote_code=False), p.name, 'local', p)
+        except (OSError, ValueError) as e: raise TokenizerError(f"--pretrained {p}: no tokenizer in this directory ({str(e).splitlines()[0]})") from None
     if os.sep in name or name.startswith(('.', '~')): raise TokenizerError(f"--pretrained {name}: no such directory")
-    try: return _wrap_pretrained(AutoTokenizer.from_pretrained(name, local_files_only=True), name, 'hub (cached)')
+    try: return _wrap_pretrained(AutoTokenizer.from_pretrained(name, local_files_only=True, trust_remote_code=False), name, 'hub (cached)')
     except (OSError, ValueError): pass
     if not hub_available():
         raise TokenizerError(f"no tokenizer for {name!r} offline: point --pretrained at a local directory that holds it "
                              f"(its tokenizer.json), or train from scratch with the code-trained bytebpe / wordpiece "
                              f"(`codelm tokenizers train --kinds bytebpe,wordpiece`)")
-    try: return _wrap_pretrained(AutoTokenizer.from_pretrained(name), name, 'hub')
-    except (OSError, ValueError) as e: raise TokenizerError(f"--pretrained {name}: {e}") from None
+    try: return _wrap_pretrained(AutoTokenizer.from_pretrained(name, trust_remote_code=False), name, 'hub')
+    except (OSError, ValueError) as e: raise TokenizerError(f"--pretrained {name}: {str(e).splitlines()[0]}") from None  # a hub repository with code: refused there
 
 # %% ../nbs/01_tokenization.ipynb #c0ce8cf9
 def _code_trained(trained, kind:str) -> CodeTokenizer:

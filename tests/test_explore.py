@@ -1,5 +1,5 @@
 "End to end: `codelm explore` serves the explorer with Voila; headless Chromium (Playwright, the system's Chromium) types a prompt, clicks Generate and sees both models' completions; SIGTERM stops the server, its kernels and the port."
-import os, shutil, signal, socket, subprocess, sys, threading, time, urllib.request
+import json, os, shutil, signal, socket, subprocess, sys, threading, time, urllib.request
 from pathlib import Path
 import pytest
 
@@ -140,3 +140,151 @@ def test_sigterm_stops_server_and_kernels(runs, tmp_path):
     with socket.socket() as s:  # nothing listens on the port: a new server can have it (SO_REUSEADDR, as servers bind, past the page's TIME_WAIT)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', port)); s.listen()
     assert list(tmp.glob('codelm-explore-*')) == []
+
+def explore_cmd() -> list[str]:
+    "The command that runs `codelm`: the console script, or the CLI through this interpreter."
+    exe = Path(sys.executable).parent/'codelm'
+    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from codelm.cli import main; sys.exit(main())']
+
+TRANSFORMERS = ('gpt2', 'bert')
+
+@pytest.fixture(scope='module')
+def transformer_runs(tmp_path_factory, request):
+    "A registry of two transformer runs only, GPT-2 and BERT (the `cpu` registry's when `make run` wrote them, else the smoke runs'): the explorer picks both."
+    from codelm.rundir import run_finished
+    dest = tmp_path_factory.mktemp('explore2')/'runs'
+    if all(run_finished(CPU_RUNS/n) for n in TRANSFORMERS):
+        for n in TRANSFORMERS: shutil.copytree(CPU_RUNS/n, dest/n)
+        return dest
+    from conftest import copy_runs
+    return copy_runs(request.getfixturevalue('smoke_registry'), dest, TRANSFORMERS)
+
+def test_two_transformers_in_chromium(transformer_runs, tmp_path):
+    "Issue 40.4: GPT-2 and BERT picked together load at once on the first click; both panels complete (loaded in parallel threads, they failed with `Cannot copy out of meta tensor`)."
+    chromium = system_chromium()
+    sync_api = pytest.importorskip('playwright.sync_api', reason='the playwright package is not installed (pip install playwright)')
+    port, log = free_port(), open(tmp_path/'explore.log', 'w+')
+    proc = subprocess.Popen(explore_cmd() + ['explore', '--runs', str(transformer_runs), '--port', str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, 'CODELM_NO_BAR': '1'}, start_new_session=True)
+    try:
+        wait_for_port(port, proc)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+                page.goto(f'http://127.0.0.1:{port}/', timeout=90_000)
+                prompt = page.locator('.codelm-prompt textarea')
+                prompt.wait_for(timeout=90_000)
+                prompt.fill('def add(a, b):\n    return')
+                page.wait_for_timeout(300)  # let the widget sync the prompt to the kernel
+                page.locator('.codelm-generate').click()
+                panels, t = page.locator('.codelm-panel'), time.time()
+                def done(i): return panels.nth(i).locator('.codelm-sample').count() > 0 or panels.nth(i).locator('.codelm-err').count() > 0
+                while time.time() - t < 90:
+                    if panels.count() == 2 and all(done(i) for i in range(2)): break
+                    page.wait_for_timeout(300)
+                text = [panels.nth(i).inner_text() for i in range(panels.count())]
+                if any(panels.nth(i).locator('.codelm-err').count() for i in range(panels.count())):
+                    shot = ARTIFACTS/'explore-two-transformers.png'; shot.parent.mkdir(parents=True, exist_ok=True)
+                    page.screenshot(path=str(shot), full_page=True); print(f'screenshot: {shot}')
+            finally: browser.close()
+    finally:
+        try: os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError: pass
+        try: proc.wait(15)
+        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+        log.close()
+    assert len(text) == 2 and all(any(n in x for x in text) for n in TRANSFORMERS), text
+    for x in text: assert 'bits/byte' in x and 'meta tensor' not in x and '⚠' not in x, text
+
+BOOM = 'def secret_helper():\n    raise RuntimeError("boom in the app")\nsecret_helper()'
+
+def _get(port, host, path='/'):
+    "Status and body of GET `path` from 127.0.0.1:`port` with the Host header `host`."
+    import http.client
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=120)
+    try:
+        c.putrequest('GET', path, skip_host=True); c.putheader('Host', host); c.endheaders()
+        r = c.getresponse(); return r.status, r.read().decode(errors='replace')
+    finally: c.close()
+
+def _kernels(pid) -> list:
+    "The live kernels among the processes that `pid` started."
+    import psutil
+    return [k for k in psutil.Process(pid).children(recursive=True) if 'ipykernel' in _cmd(k) and _alive(k)]
+
+def _cmd(p) -> str:
+    "The start of the command line of the psutil process `p`, or why it has none."
+    try: return ' '.join(p.cmdline())[:80]
+    except Exception as e: return type(e).__name__
+
+def _wait(cond, timeout) -> bool:
+    t = time.time()
+    while time.time() - t < timeout:
+        if cond(): return True
+        time.sleep(0.2)
+    return cond()
+
+def test_server_settings(tmp_path):
+    "Issue 40.7 a-c, and a kernel outliving Voila: the server `voila_command` starts refuses a foreign Host header, shows no traceback, culls an idle kernel; SIGKILL of Voila ends its kernel."
+    pytest.importorskip('psutil', reason='psutil (a Jupyter kernel dependency) finds the processes')
+    from codelm.explore import voila_command
+    nb = tmp_path/'app'/'boom.ipynb'; nb.parent.mkdir()
+    nb.write_text(json.dumps(dict(nbformat=4, nbformat_minor=5, metadata=dict(kernelspec=dict(name='python3', display_name='Python 3', language='python')),
+                                  cells=[dict(cell_type='code', id='boom', metadata={}, execution_count=None, outputs=[], source=BOOM)])))
+    port, log = free_port(), open(tmp_path/'voila.log', 'w+')
+    (tmp_path/'tmp').mkdir()  # Voila's connection files: SIGKILL below leaves them
+    proc = subprocess.Popen(voila_command(nb, port, idle=2, every=1), stdout=log, stderr=subprocess.STDOUT, cwd=nb.parent, start_new_session=True,
+                            env={**os.environ, 'TMPDIR': str(tmp_path/'tmp')})
+    try:
+        wait_for_port(port, proc)
+        # (b) DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own name as Host; refused before a kernel starts
+        for host in ('evil.example', f'evil.example:{port}'):
+            status, _ = _get(port, host)
+            assert status == 403, f'Host: {host} got {status}, expected 403'
+        assert _kernels(proc.pid) == []
+        status, page = _get(port, f'127.0.0.1:{port}')
+        assert status == 200 and _get(port, f'localhost:{port}', '/voila/static/voila.js')[0] == 200
+        # (c) the cell raised, and the page says so without the traceback
+        assert 'There was an error when executing cell' in page, page[-2000:]
+        assert 'Traceback' not in page and 'boom in the app' not in page and 'secret_helper' not in page, 'a traceback in the page'
+        # (a) the page's kernel is culled once idle (idle=2 s here; 900 s in `codelm explore`)
+        assert _wait(lambda: _kernels(proc.pid) == [], 20), f'the page kernel was not culled: {_kernels(proc.pid)}'
+        # a kernel does not outlive Voila killed by SIGKILL (ipykernel watches its parent)
+        _get(port, f'localhost:{port}')
+        kernels = _kernels(proc.pid); assert kernels
+        os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+        assert _wait(lambda: not any(_alive(k) for k in kernels), 10), 'a kernel outlived Voila'
+    finally:
+        if proc.poll() is None: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+        for k in locals().get('kernels', []):
+            if _alive(k): k.kill()
+        log.close()
+
+def test_sigkill_stops_server_and_kernels(runs, tmp_path):
+    "Issue 40.7 d: `kill -9` of `codelm explore` once a page has started a kernel: within seconds no Voila or kernel of it is left and the port is closed."
+    psutil = pytest.importorskip('psutil', reason='psutil (a Jupyter kernel dependency) finds the processes')
+    port, log, tmp = free_port(), open(tmp_path/'explore.log', 'w+'), tmp_path/'tmp'; tmp.mkdir()
+    proc = subprocess.Popen(explore_cmd() + ['explore', '--runs', str(runs), '--port', str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            text=True, env={**os.environ, 'CODELM_NO_BAR': '1', 'TMPDIR': str(tmp)}, start_new_session=True)  # SIGKILL leaves the app's directory: in tmp_path
+    def page():
+        try: urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=120).read()
+        except Exception: pass  # the server goes away under it
+    tree = []
+    try:
+        wait_for_port(port, proc)
+        threading.Thread(target=page, daemon=True).start()
+        assert _wait(lambda: _kernels(proc.pid), 90), 'no kernel started for the page'
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        proc.kill(); proc.wait(); t = time.time()
+        gone = _wait(lambda: not any(_alive(p) for p in tree), 15)
+        secs = time.time() - t
+    finally:
+        if proc.poll() is None: proc.kill(); proc.wait()
+        left = [(p, _cmd(p)) for p in tree if _alive(p)]
+        for p, _ in left: p.kill()  # never leave a server behind, even when the test fails
+        log.close()
+    assert gone and left == [], f'left running {secs:.0f} s after kill -9 of codelm explore: {[(p.pid, c) for p, c in left]}'
+    print(f'voila and its kernel gone {secs:.1f} s after kill -9')
+    with socket.socket() as s:  # nothing listens on the port
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', port)); s.listen()
