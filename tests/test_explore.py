@@ -1,5 +1,5 @@
 "End to end: `codelm explore` serves the explorer with Voila; headless Chromium (Playwright, the system's Chromium) types a prompt, clicks Generate and sees both models' completions; SIGTERM stops the server, its kernels and the port."
-import json, os, shutil, signal, socket, subprocess, sys, threading, time, urllib.request
+import contextlib, json, os, shutil, signal, socket, subprocess, sys, threading, time, urllib.request
 from pathlib import Path
 import pytest
 
@@ -15,13 +15,21 @@ def system_chromium() -> str:
         if p and Path(p).exists(): return p
     pytest.skip(f'no Chromium, and none could be installed: {r.stdout.strip() or r.stderr.strip()}')
 
+def explore_cmd() -> list[str]:
+    "The command that runs `codelm`: the console script, or the CLI through this interpreter."
+    exe = Path(sys.executable).parent/'codelm'
+    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from codelm.cli import main; sys.exit(main())']
+
 def free_port() -> int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def wait_for_port(port, proc, timeout=60):
+def wait_for_port(port, proc, timeout=60, log=None):
+    "Wait until `proc` listens on `port`; its output (from its pipe, or the file `log`) if it exits first."
     t = time.time()
     while time.time() - t < timeout:
-        if proc.poll() is not None: raise AssertionError(f'codelm explore exited with {proc.returncode}:\n{proc.stdout.read()}')
+        if proc.poll() is not None:
+            out = (log.seek(0), log.read())[1] if log else proc.stdout.read() if proc.stdout else ''
+            raise AssertionError(f'codelm explore exited with {proc.returncode}:\n{out}')
         try:
             with socket.create_connection(('127.0.0.1', port), timeout=1): return
         except OSError: time.sleep(0.3)
@@ -47,53 +55,22 @@ def runs(tmp_path_factory, request):
     return copy_runs(request.getfixturevalue('smoke_registry'), dest, SHOWN)
 
 def test_explore_in_chromium(runs, tmp_path):
-    chromium = system_chromium()
-    sync_api = pytest.importorskip('playwright.sync_api', reason='the playwright package is not installed (pip install playwright)')
-    port = free_port()
-    exe = Path(sys.executable).parent/'codelm'
-    cmd = [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from codelm.cli import main; sys.exit(main())']
-    env = {**os.environ, 'PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD': '1', 'CODELM_NO_BAR': '1'}
-    proc = subprocess.Popen(cmd + ['explore', '--runs', str(runs), '--port', str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, env=env, start_new_session=True)  # its own process group: voila and its kernel die with it
-    try:
-        wait_for_port(port, proc)
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = browser.new_page(viewport={'width': 1400, 'height': 1100})
-                page.goto(f'http://127.0.0.1:{port}/', timeout=90_000)
-                prompt = page.locator('.codelm-prompt textarea')
-                prompt.wait_for(timeout=90_000)
-                prompt.fill('def add(a, b):\n    return')
-                page.wait_for_timeout(300)  # let the widget sync the prompt to the kernel
-                page.locator('.codelm-generate').click()
-                panels = page.locator('.codelm-panel')
-                t = time.time()
-                while time.time() - t < 90:
-                    if panels.count() == 2 and all(panels.nth(i).locator('.codelm-sample').count() > 0 for i in range(2)): break
-                    page.wait_for_timeout(500)
-                try: page.locator('.js-plotly-plot').first.wait_for(timeout=15_000)  # the figure comes when every panel is done
-                except sync_api.TimeoutError: pass  # asserted below, after the screenshot
-                shot = ARTIFACTS/'explore.png'
-                shot.parent.mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=str(shot), full_page=True)
-                print(f'screenshot: {shot}')
-                text = [panels.nth(i).inner_text() for i in range(panels.count())]
-                assert len(text) == 2, f'expected a panel per run, got {len(text)}: {text}'
-                assert any('gpt2' in x for x in text) and any('awd_lstm-char' in x for x in text), text
-                for i in range(2):
-                    assert panels.nth(i).locator('.codelm-sample').count() >= 1, f'no completion in panel {i}: {text[i]}'
-                    assert 'bits/byte' in text[i] and 'error' not in text[i].lower(), text[i]
-                assert page.locator('.js-plotly-plot').count() >= 1, 'the plotly figure of the prompt bits did not appear'
-                if cpu_registry():  # trained models: the screenshot becomes the docs' picture of the explorer
-                    DOCS_SHOT.parent.mkdir(exist_ok=True); shutil.copy(shot, DOCS_SHOT)
-            finally: browser.close()
-    finally:
-        try: os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError: pass
-        try: proc.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+    with explorer_page(runs, tmp_path, height=1100) as (page, panels, sync_api):
+        try: page.locator('.js-plotly-plot').first.wait_for(timeout=15_000)  # the figure comes when every panel is done
+        except sync_api.TimeoutError: pass  # asserted below, after the screenshot
+        shot = ARTIFACTS/'explore.png'
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+        print(f'screenshot: {shot}')
+        text = [panels.nth(i).inner_text() for i in range(panels.count())]
+        assert len(text) == 2, f'expected a panel per run, got {len(text)}: {text}'
+        assert any('gpt2' in x for x in text) and any('awd_lstm-char' in x for x in text), text
+        for i in range(2):
+            assert panels.nth(i).locator('.codelm-sample').count() >= 1, f'no completion in panel {i}: {text[i]}'
+            assert 'bits/byte' in text[i] and 'error' not in text[i].lower(), text[i]
+        assert page.locator('.js-plotly-plot').count() >= 1, 'the plotly figure of the prompt bits did not appear'
+        if cpu_registry():  # trained models: the screenshot becomes the docs' picture of the explorer
+            DOCS_SHOT.parent.mkdir(exist_ok=True); shutil.copy(shot, DOCS_SHOT)
 
 def _alive(p) -> bool:
     "Whether the psutil process `p` still runs (a zombie waiting for init does not)."
@@ -104,18 +81,15 @@ def test_sigterm_stops_server_and_kernels(runs, tmp_path):
     "SIGTERM (what `timeout` sends) to `codelm explore` once a page has started a kernel: no process is left, the port is free, the app's temporary directory is gone."
     psutil = pytest.importorskip('psutil', reason='psutil (a Jupyter kernel dependency) finds the processes')
     port, tmp = free_port(), tmp_path/'tmp'; tmp.mkdir()
-    exe = Path(sys.executable).parent/'codelm'
-    cmd = [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from codelm.cli import main; sys.exit(main())']
     env = {**os.environ, 'CODELM_NO_BAR': '1', 'TMPDIR': str(tmp)}  # the app's temporary directory goes under tmp
     log = open(tmp_path/'explore.log', 'w+')  # a file, not a pipe: an orphaned server holding a pipe open would hang the read
-    proc = subprocess.Popen(cmd + ['explore', '--runs', str(runs), '--port', str(port)], stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen(explore_cmd() + ['explore', '--runs', str(runs), '--port', str(port)], stdout=log, stderr=subprocess.STDOUT,
                             text=True, env=env, start_new_session=True)
     def page():
         try: urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=120).read()
         except Exception: pass  # the server goes away under it
     try:
-        try: wait_for_port(port, proc)
-        except AttributeError: raise AssertionError(f'codelm explore exited with {proc.returncode}:\n' + (tmp_path/'explore.log').read_text()) from None
+        wait_for_port(port, proc, log=log)
         assert len(list(tmp.glob('codelm-explore-*'))) == 1
         threading.Thread(target=page, daemon=True).start()  # Voila starts a kernel for the page, in a session of its own
         t, kernels = time.time(), []
@@ -141,10 +115,40 @@ def test_sigterm_stops_server_and_kernels(runs, tmp_path):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', port)); s.listen()
     assert list(tmp.glob('codelm-explore-*')) == []
 
-def explore_cmd() -> list[str]:
-    "The command that runs `codelm`: the console script, or the CLI through this interpreter."
-    exe = Path(sys.executable).parent/'codelm'
-    return [str(exe)] if exe.exists() else [sys.executable, '-c', 'import sys; from codelm.cli import main; sys.exit(main())']
+@contextlib.contextmanager
+def explorer_page(runs, tmp_path, height:int):
+    "`codelm explore --runs runs` in Chromium: a prompt typed, Generate clicked, and every panel done (a sample or an error); yields (page, panels, sync_api)."
+    chromium = system_chromium()
+    sync_api = pytest.importorskip('playwright.sync_api', reason='the playwright package is not installed (pip install playwright)')
+    port, log = free_port(), open(tmp_path/'explore.log', 'w+')
+    env = {**os.environ, 'PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD': '1', 'CODELM_NO_BAR': '1'}
+    proc = subprocess.Popen(explore_cmd() + ['explore', '--runs', str(runs), '--port', str(port)], stdout=log, stderr=subprocess.STDOUT,
+                            text=True, env=env, start_new_session=True)  # its own process group: voila and its kernel die with it
+    try:
+        wait_for_port(port, proc, log=log)
+        with sync_api.sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+            try:
+                page = browser.new_page(viewport={'width': 1400, 'height': height})
+                page.goto(f'http://127.0.0.1:{port}/', timeout=90_000)
+                prompt = page.locator('.codelm-prompt textarea')
+                prompt.wait_for(timeout=90_000)
+                prompt.fill('def add(a, b):\n    return')
+                page.wait_for_timeout(300)  # let the widget sync the prompt to the kernel
+                page.locator('.codelm-generate').click()
+                panels, t = page.locator('.codelm-panel'), time.time()
+                def done(i): return panels.nth(i).locator('.codelm-sample').count() > 0 or panels.nth(i).locator('.codelm-err').count() > 0
+                while time.time() - t < 90:
+                    if panels.count() == 2 and all(done(i) for i in range(2)): break
+                    page.wait_for_timeout(300)
+                yield page, panels, sync_api
+            finally: browser.close()
+    finally:
+        try: os.killpg(proc.pid, signal.SIGTERM)
+        except ProcessLookupError: pass
+        try: proc.wait(15)
+        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+        log.close()
 
 TRANSFORMERS = ('gpt2', 'bert')
 
@@ -161,39 +165,11 @@ def transformer_runs(tmp_path_factory, request):
 
 def test_two_transformers_in_chromium(transformer_runs, tmp_path):
     "Issue 40.4: GPT-2 and BERT picked together load at once on the first click; both panels complete (loaded in parallel threads, they failed with `Cannot copy out of meta tensor`)."
-    chromium = system_chromium()
-    sync_api = pytest.importorskip('playwright.sync_api', reason='the playwright package is not installed (pip install playwright)')
-    port, log = free_port(), open(tmp_path/'explore.log', 'w+')
-    proc = subprocess.Popen(explore_cmd() + ['explore', '--runs', str(transformer_runs), '--port', str(port)], stdout=log, stderr=subprocess.STDOUT,
-                            text=True, env={**os.environ, 'CODELM_NO_BAR': '1'}, start_new_session=True)
-    try:
-        wait_for_port(port, proc)
-        with sync_api.sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-            try:
-                page = browser.new_page(viewport={'width': 1400, 'height': 1000})
-                page.goto(f'http://127.0.0.1:{port}/', timeout=90_000)
-                prompt = page.locator('.codelm-prompt textarea')
-                prompt.wait_for(timeout=90_000)
-                prompt.fill('def add(a, b):\n    return')
-                page.wait_for_timeout(300)  # let the widget sync the prompt to the kernel
-                page.locator('.codelm-generate').click()
-                panels, t = page.locator('.codelm-panel'), time.time()
-                def done(i): return panels.nth(i).locator('.codelm-sample').count() > 0 or panels.nth(i).locator('.codelm-err').count() > 0
-                while time.time() - t < 90:
-                    if panels.count() == 2 and all(done(i) for i in range(2)): break
-                    page.wait_for_timeout(300)
-                text = [panels.nth(i).inner_text() for i in range(panels.count())]
-                if any(panels.nth(i).locator('.codelm-err').count() for i in range(panels.count())):
-                    shot = ARTIFACTS/'explore-two-transformers.png'; shot.parent.mkdir(parents=True, exist_ok=True)
-                    page.screenshot(path=str(shot), full_page=True); print(f'screenshot: {shot}')
-            finally: browser.close()
-    finally:
-        try: os.killpg(proc.pid, signal.SIGTERM)
-        except ProcessLookupError: pass
-        try: proc.wait(15)
-        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
-        log.close()
+    with explorer_page(transformer_runs, tmp_path, height=1000) as (page, panels, sync_api):
+        text = [panels.nth(i).inner_text() for i in range(panels.count())]
+        if any(panels.nth(i).locator('.codelm-err').count() for i in range(panels.count())):
+            shot = ARTIFACTS/'explore-two-transformers.png'; shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=True); print(f'screenshot: {shot}')
     assert len(text) == 2 and all(any(n in x for x in text) for n in TRANSFORMERS), text
     for x in text: assert 'bits/byte' in x and 'meta tensor' not in x and '⚠' not in x, text
 
@@ -237,7 +213,7 @@ def test_server_settings(tmp_path):
     proc = subprocess.Popen(voila_command(nb, port, idle=2, every=1), stdout=log, stderr=subprocess.STDOUT, cwd=nb.parent, start_new_session=True,
                             env={**os.environ, 'TMPDIR': str(tmp_path/'tmp')})
     try:
-        wait_for_port(port, proc)
+        wait_for_port(port, proc, log=log)
         # (b) DNS rebinding: a page of evil.example resolved to 127.0.0.1 sends its own name as Host; refused before a kernel starts
         for host in ('evil.example', f'evil.example:{port}'):
             status, _ = _get(port, host)
@@ -272,7 +248,7 @@ def test_sigkill_stops_server_and_kernels(runs, tmp_path):
         except Exception: pass  # the server goes away under it
     tree = []
     try:
-        wait_for_port(port, proc)
+        wait_for_port(port, proc, log=log)
         threading.Thread(target=page, daemon=True).start()
         assert _wait(lambda: _kernels(proc.pid), 90), 'no kernel started for the page'
         tree = psutil.Process(proc.pid).children(recursive=True)
