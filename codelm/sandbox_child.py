@@ -151,13 +151,13 @@ def block_unix_sockets(machine=None):
     insns = (Insn * len(prog))(*[Insn(*i) for i in prog])
     return libc.prctl(22, 2, ctypes.byref(Prog(len(prog), insns)), 0, 0) == 0   # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
 
-# %% ../nbs/07a_sandbox_child.ipynb #e224d133
+# %% ../nbs/07a_sandbox_child.ipynb #bb4618e1
 def setup(cfg, ns, request_map=None):
     "Everything between fork and the sample: file system, work dir, limits, privileges; says what is in place."
     info = dict(ns, readonly_root=False, private_tmp=False, proc=False, interpreter='readable')
-    work = cfg['workdir']
+    work, own_mounts = cfg['workdir'], True
     if ns['mountns']:
-        unshare(NEWNS)   # a mount namespace of its own: the launcher keeps its /proc (and its writable uid_map)
+        own_mounts = unshare(NEWNS)   # a mount namespace of its own: the launcher keeps its /proc (and its writable uid_map)
         info.update(private_filesystem(cfg, ns)); work = '/tmp'
         if cfg['expose']: info['interpreter'] = 'bound in read-only'
     elif cfg['expose']:  # the sandbox user cannot read the interpreter and nothing can be bound in: import the usual modules first
@@ -166,7 +166,7 @@ def setup(cfg, ns, request_map=None):
     os.chdir(work)
     os.environ.update(HOME=work, TMPDIR=work)
     info['limits_missing'] = set_limits(cfg)
-    scoped = bool(cfg['root'] and cfg['userns'] and request_map and scope_processes(request_map))
+    scoped = bool(cfg['root'] and cfg['userns'] and own_mounts and request_map and scope_processes(request_map))
     drop_privileges(cfg, ns, scoped)
     info.update(uid=os.getuid(), workdir=work, nproc_per_sandbox=scoped or ns['userns'], unix_sockets_blocked=block_unix_sockets())
     return info
