@@ -43,15 +43,18 @@ def parser() -> argparse.ArgumentParser:
     for add in COMMANDS: add(sub)
     return p
 
-# %% ../nbs/11_cli.ipynb #474377ac
+# %% ../nbs/11_cli.ipynb #1b600f1e
 def main(argv=None) -> int:
     "Entry point of the `codelm` command."
     a = parser().parse_args(argv)
-    try: return a.func(a)
+    try:
+        with exit_on_signals(): return a.func(a)
+    except Stopped as e:
+        print(f'codelm {a.cmd}: stopped by {e.name}', file=sys.stderr); return e.code
+    except KeyboardInterrupt:
+        print(f'codelm {a.cmd}: stopped by SIGINT', file=sys.stderr); return 130
     except USER_ERRORS as e:
-        print(f'codelm {a.cmd}: error: {e}', file=sys.stderr); return 2
+        print(f'codelm {a.cmd}: error: {os_error_text(e) if getattr(e, "operation", None) else e}', file=sys.stderr); return 2
     except OSError as e:
         if e.filename is None: raise  # not about a file the user named
-        print(f'codelm {a.cmd}: error: {e.filename}: {e.strerror}', file=sys.stderr); return 2
-    except KeyboardInterrupt:
-        print('interrupted', file=sys.stderr); return 130
+        print(f'codelm {a.cmd}: error: {os_error_text(e)}', file=sys.stderr); return 2

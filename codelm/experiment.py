@@ -44,10 +44,10 @@ def select_runs(only:str|None=None) -> list[tuple]:
     if not sel: raise RunError(f"--only {only}: matches none of {', '.join(r[0] for r in g)}")
     return sel
 
-# %% ../nbs/09_experiment.ipynb #9b091d66
+# %% ../nbs/09_experiment.ipynb #70f68e40
 def _evaluate_if_needed(run_dir, corpus, sizes:dict|None=None):
-    "Evaluate a finished run unless its metrics.json is already there (needs `codelm.evaluate.evaluate_run`), at the evaluation `sizes` given."
-    if (Path(run_dir)/'metrics.json').exists() or not hasattr(_evaluate, 'evaluate_run'): return None
+    "Evaluate a finished run unless its metrics.json and samples.json are there (needs `codelm.evaluate.evaluate_run`), at the evaluation `sizes` given."
+    if all((Path(run_dir)/f).exists() for f in ('metrics.json', 'samples.json')) or not hasattr(_evaluate, 'evaluate_run'): return None
     return _evaluate.evaluate_run(run_dir, corpus, **(sizes or {}))
 
 # %% ../nbs/09_experiment.ipynb #3f4d0231
@@ -60,7 +60,7 @@ def check_corpus_dir(corpus, runs='runs') -> Path:
     if c == reg or reg in c.parents: raise RunError(f"--corpus {corpus}: lies inside the run registry --runs {runs}; pass a corpus directory outside it")
     return Path(corpus)
 
-# %% ../nbs/09_experiment.ipynb #5feadc2d
+# %% ../nbs/09_experiment.ipynb #c98f3161
 # evaluation sizes per preset: `limit` test functions per run (absent: the whole test split; masked models: evaluate's seeded sample), held-out `lines`
 # and syntax `headers` (absent: evaluate_run's defaults, 100 and 20); smoke's are small, for the tests
 EVAL_SIZES = dict(smoke=dict(limit=20, lines=10, headers=2), cpu={}, paper={}, gpu={})
@@ -73,22 +73,23 @@ def run_grid(preset_name:str='cpu', source:str='stdlib', csn_path=None, only:str
     sel = select_runs(only)
     corpus = check_corpus_dir(corpus_dir or Path('corpus')/(source if source in ('stdlib', 'csn') else Path(source).name), runs)
     runs = Path(runs)/preset_name
-    if corpus_dir is None or not (corpus/'stats.json').exists():  # a corpus given with --corpus is used as it is
-        build_corpus(source, corpus, csn_path=csn_path, quiet=quiet, limit=None)
-    kinds = sorted({t or get_arch(a).tokenizers[0] for _, a, t in sel})
-    toks = runs/'tokenizers'
-    missing = [k for k in kinds if not (toks/k/'codelm_tokenizer.json').exists()]
-    if missing: train_tokenizers(corpus, missing, toks, preset=preset_name, quiet=quiet)
-    done, skipped, failed = [], [], {}
-    for name, arch, tok in tqdm(sel, desc=f'{preset_name} grid', disable=quiet):
-        try:
-            train_run(arch, tok, corpus, runs/name, preset_name, tokenizers_dir=toks, quiet=quiet, budget_mb=budget_mb)
-            if evaluate: _evaluate_if_needed(runs/name, corpus, EVAL_SIZES.get(preset_name))
-            done.append(name)
-        except RunError as e:
-            if 'another process is training' in str(e): skipped.append(name)
-            else: failed[name] = str(e)
-    rep = write_report(runs, report, corpus) if done else None
+    with hold_dir(runs, f'codelm run --preset {preset_name}', RunError, 'wait for it to end, or pass another --runs'):  # one `codelm run` per registry
+        if corpus_dir is None or not (corpus/'stats.json').exists():  # a corpus given with --corpus is used as it is
+            build_corpus(source, corpus, csn_path=csn_path, quiet=quiet, limit=None)
+        kinds = sorted({t or get_arch(a).tokenizers[0] for _, a, t in sel})
+        toks = runs/'tokenizers'
+        missing = [k for k in kinds if not (toks/k/'codelm_tokenizer.json').exists()]
+        if missing: train_tokenizers(corpus, missing, toks, preset=preset_name, quiet=quiet)
+        done, skipped, failed = [], [], {}
+        for name, arch, tok in tqdm(sel, desc=f'{preset_name} grid', disable=quiet or bool(os.environ.get('CODELM_NO_BAR'))):
+            try:
+                train_run(arch, tok, corpus, runs/name, preset_name, tokenizers_dir=toks, quiet=quiet, budget_mb=budget_mb)
+                if evaluate: _evaluate_if_needed(runs/name, corpus, EVAL_SIZES.get(preset_name))
+                done.append(name)
+            except RunError as e:
+                if 'another process is training' in str(e): skipped.append(name)
+                else: failed[name] = str(e)
+        rep = write_report(runs, report, corpus) if done else None
     res = dict(preset=preset_name, corpus=str(corpus), runs=str(runs), done=done, skipped_busy=skipped, failed=failed,
                report=str(rep) if rep else None, seconds=round(time.time() - t0, 1))
     if not quiet:
@@ -460,7 +461,7 @@ def baseline_grid(base:dict|None):
     import pandas as pd
     return pd.DataFrame(_evaluate.baseline_cells(base or {})).rename(columns={'alone': 'each function alone (as the models)', 'stream': 'one stream'})
 
-# %% ../nbs/09_experiment.ipynb #5263b5a0
+# %% ../nbs/09_experiment.ipynb #098793e7
 def write_report(runs, report='reports', corpus=None) -> Path:
     "Write a self-contained `report/index.html` (plotly inlined, opens offline) from the runs of a registry."
     recs, seeds = collect(runs), read_seeds(runs)
@@ -496,9 +497,9 @@ targets wrong; masked accuracy is on masked positions only; bits per byte is com
 <h2>Baselines</h2>{b}
 <h2>The paper's conclusions, checked on these runs</h2>{found}
 <h2>Figures</h2>{''.join(parts)}<h2>Samples</h2><div class="runs">{samples}</div></body></html>'''
-    out = Path(report)/'index.html'
-    atomic_write(out, doc)
-    atomic_write(Path(report)/'results.md', results_markdown(recs, seeds))
+    out, page, md = Path(report)/'index.html', doc.encode(), results_markdown(recs, seeds).encode()
+    with atomic_path(out, len(page)) as t_page, atomic_path(Path(report)/'results.md', len(md)) as t_md:  # both written before either is in place, index.html last
+        t_md.write_bytes(md); t_page.write_bytes(page)
     return out
 
 # %% ../nbs/09_experiment.ipynb #fef5aed3

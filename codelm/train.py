@@ -88,7 +88,7 @@ def bare_model(model):
     "`model` itself, or the module inside a `DistributedDataParallel` / `DataParallel` wrapper."
     return model.module if isinstance(model, (DistributedDataParallel, nn.DataParallel)) else model
 
-# %% ../nbs/05_train.ipynb #536b5607
+# %% ../nbs/05_train.ipynb #8e516912
 def save_checkpoint(learn, path, meta:dict):
     "Save weights, optimizer and RNG state of `learn` with `meta` (json-able) to one safetensors file, atomically."
     path = Path(path)
@@ -97,7 +97,8 @@ def save_checkpoint(learn, path, meta:dict):
     rt, rj = capture_rng(learn)
     t = {**_dedup_shared(t), **ot, **rt}
     md = dict(meta=json.dumps(meta), opt=json.dumps(oj), rng=json.dumps(rj))
-    with atomic_path(path) as tmp: save_file(t, tmp, metadata=md)
+    size = sum(v.numel() * v.element_size() for v in t.values()) + sum(map(len, md.values()))  # what a full disk's message says it needed
+    with atomic_path(path, size) as tmp: save_file(t, tmp, metadata=md)
 
 # %% ../nbs/05_train.ipynb #5a3bcbb6
 def _dedup_shared(t):
@@ -489,7 +490,7 @@ def train_plan(corpus, preset_name:str, arch:str, budget_mb:float|None=None, epo
     valid = dict(max_bytes=int(p['valid_mb'] * 1e6), seed=seed) if p.get('valid_mb') else None
     return dict(budget_mb=mb, budget_bytes=budget, epochs=passes, train_sample=train, valid_sample=valid, split_bytes=total, note=note)
 
-# %% ../nbs/05_train.ipynb #d1faa0e6
+# %% ../nbs/05_train.ipynb #0500f4c7
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
               drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False, precision:str='auto', seq_len:int|None=None, micro_bs:int|None=None,
@@ -568,8 +569,10 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
                    tokens_per_s=h[-1]['tokens_per_s'] if h else None, final=h[-1] if h else None)
         if rank0:
             m = bare_model(learn.model)
-            if hasattr(m, 'hf'): write_model(out, m.hf)  # a Hugging Face checkpoint at the run's root
-            else: write_model(out, m, awd_model_config(arch, tok.vocab_size, model_cfg['config'], model_cfg['drop_mult']))
+            size = sum(t.numel() * t.element_size() for t in {t.data_ptr(): t for t in m.state_dict().values()}.values())  # about what the weights take (tied ones once)
+            with writing(out/WEIGHTS, size=size):  # save_pretrained's own errors (safetensors' on a full disk) name the weights: one line, and the checkpoint stays to resume from
+                if hasattr(m, 'hf'): write_model(out, m.hf)  # a Hugging Face checkpoint at the run's root
+                else: write_model(out, m, awd_model_config(arch, tok.vocab_size, model_cfg['config'], model_cfg['drop_mult']))
             write_history(out/HISTORY, state['history'])
             write_meta(out, cfg)
             ckpt.unlink(missing_ok=True)
