@@ -332,12 +332,13 @@ def score_windows(n:int, context:int, stride:int) -> list[tuple[int, int, int]]:
         end = min(n, context if done == 1 else done + min(stride, context - 1)); res.append((max(0, end - context), end, done)); done = end
     return res
 
-# %% ../nbs/06_inference.ipynb #00316903
+# %% ../nbs/06_inference.ipynb #c806b700
 from .data import *
-from .tokenization import load_tokenizer, TOKENIZER_META
+from .tokenization import load_tokenizer, model_file, TOKENIZER_META
 from .awd import *
 from .rundir import *
 from .rundir import _quiet_hf
+from .transformer import check_tokenizer, TransformerError
 from .arch import ARCHS, register_arch, get_arch, arch_names
 
 # %% ../nbs/06_inference.ipynb #3431cec2
@@ -397,44 +398,48 @@ class AwdLM(CodeLM):
         self.model.reset()
         return out
 
-# %% ../nbs/06_inference.ipynb #30cf35c0
+# %% ../nbs/06_inference.ipynb #5f10925d
 def _load_awd(run, cfg, tok, device):
-    "The `CodeLM` of an AWD-LSTM or AWD-QRNN run: fastai's model from config.json, safetensors weights."
-    from fastai.text.models.core import get_language_model
+    "The `CodeLM` of an AWD-LSTM or AWD-QRNN run: fastai's model from the checked config.json, checked safetensors weights (`load_awd_model`)."
     run = Path(run); m = model_config(run, cfg['arch'])
-    if not isinstance(m.get('config'), dict): raise RunError(f"{run/MODEL_CONFIG}: no 'config' object (expected the AWD language-model config)")
-    if m.get('vocab_size') != tok.vocab_size: raise RunError(f"{run/TOKENIZER_META}: {tok.vocab_size} tokens, but the model in {run/MODEL_CONFIG} has {m.get('vocab_size')}")
-    model = get_language_model(awd_arch(cfg['arch']), tok.vocab_size, config=m['config'], drop_mult=m.get('drop_mult', 1.))
-    return AwdLM(load_weights(model, run/WEIGHTS), tok, cfg.get('name', run.name), device)
+    if m['vocab_size'] != tok.vocab_size: raise RunError(f"{run/model_file(tok)}: {tok.vocab_size} tokens, but the model in {run/MODEL_CONFIG} has {m['vocab_size']}")
+    return AwdLM(load_awd_model(m, run/WEIGHTS, run/MODEL_CONFIG), tok, cfg.get('name', run.name), device)
 
 for _n in arch_names(code='awd'): register_arch(_n, loader=_load_awd)
 
-# %% ../nbs/06_inference.ipynb #4dd2eb02
+# %% ../nbs/06_inference.ipynb #48ace689
 def load_lm(run, device=None) -> CodeLM:
-    "The `CodeLM` of a finished run directory."
+    "The `CodeLM` of a finished run directory: every file it reads checked (the record, the tokenizer and the special tokens its architecture needs, the model's config and weights)."
     cfg = read_meta(run)
     a = get_arch(cfg['arch'], f"{Path(run)/RUN_META}: arch", RunError)
     if a.loader is None: raise RunError(f"{Path(run)/RUN_META}: arch {a.name!r} has no loader (its entry in codelm.arch.ARCHS)")
-    return a.loader(run, cfg, run_tokenizer(run), device)
+    tok = run_tokenizer(run)
+    try: check_tokenizer(a.name, tok)
+    except TransformerError as e: raise RunError(f"{Path(run)/TOKENIZER_META}: field 'specials': {e}") from None
+    return a.loader(run, cfg, tok, device)
 
-# %% ../nbs/06_inference.ipynb #da4d027b
-from .transformer import _hf_classes, TransformerLM, max_context, checked_from_pretrained
+# %% ../nbs/06_inference.ipynb #12995586
+from .transformer import _hf_classes, TransformerLM, max_context, checked_from_pretrained, check_tokenizer, TransformerError
 from .tokenization import RemoteCodeError
 
-# %% ../nbs/06_inference.ipynb #02802063
+# %% ../nbs/06_inference.ipynb #79ace661
 def _load_transformer(run, cfg, tok, device):
     "The `CodeLM` of a GPT-2, BERT or RoBERTa run: `from_pretrained` on the run directory (safetensors, offline)."
     run, arch = Path(run), cfg['arch']
     m = model_config(run, arch)
     if m.get('vocab_size') != tok.vocab_size:
-        raise RunError(f"{run/TOKENIZER_META}: {tok.vocab_size} tokens, but the model in {run/MODEL_CONFIG} has {m.get('vocab_size')}")
+        raise RunError(f"{run/model_file(tok)}: {tok.vocab_size} tokens, but the model in {run/MODEL_CONFIG} has {m.get('vocab_size')}")
     try:
-        with _quiet_hf(): hf = checked_from_pretrained(_hf_classes(arch)[1], run, error=RunError, local_files_only=True)
+        with _quiet_hf(): hf = checked_from_pretrained(_hf_classes(arch)[1], run, error=RunError, local_files_only=True, dtype=torch.float32)
     except (RunError, RemoteCodeError): raise
-    except Exception as e: raise RunError(f"{run/WEIGHTS}: cannot load the {arch} checkpoint ({str(e).splitlines()[0]})") from None
+    except Exception as e: raise RunError(f"{run/WEIGHTS}: cannot load the {arch} checkpoint ({(str(e).strip().splitlines() or [type(e).__name__])[0]})") from None
     cls = TransformerCausalLM if get_arch(arch).family == 'causal' else TransformerMaskedLM
     ctx = None if cfg.get('pretrained') else cfg.get('seq_len')  # from scratch, positions past the training length never learned
-    return cls(hf, tok, cfg.get('name', run.name), device=device, context=ctx)
+    lm = cls(hf, tok, cfg.get('name', run.name), device=device, context=ctx)
+    if lm.context < 2:  # a masked model keeps room for its lookahead: too short a window leaves none for text
+        why = f"field 'seq_len' is {ctx}" if ctx is not None and ctx < max_context(hf) else f"the model allows {max_context(hf)} positions"
+        raise RunError(f"{run/RUN_META if ctx is not None and ctx < max_context(hf) else run/MODEL_CONFIG}: {why} (expected room for a context of 2 tokens or more; it leaves {lm.context})")
+    return lm
 
 for _n in arch_names(code='transformer'): register_arch(_n, loader=_load_transformer)
 
