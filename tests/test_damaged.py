@@ -3,14 +3,19 @@
 A good run of each family (AWD-LSTM with the char tokenizer, AWD-QRNN with bpe, GPT-2, BERT, RoBERTa: both tokenizer back ends) is
 damaged file by file and field by field: each field of each JSON file (at any depth, up to `MAX_DEPTH`) gets each class of bad value
 that applies to it (missing, wrong type, negative, zero, NaN, infinity, huge, empty, a list or an object instead of a scalar), each
-object an unknown extra key, each file is removed, emptied, truncated, replaced by garbage bytes (or by a JSON list), and tensors of
-model.safetensors hold NaN or infinity, change dtype or shape, go missing or gain a neighbour. Every command that reads the run then
-runs on it (complete, card, the explorer's list, tokenizers stats; eval, fill and humaneval on a seeded subset), and the rule is:
-exit 0, or exit 2 with one line naming the damaged file; never a traceback, another status or a signal.
+object an unknown extra key; each file is removed, emptied, truncated, replaced by garbage bytes (or a JSON list, or bytes that are not
+UTF-8) or by a link to /dev/zero; tensors of model.safetensors hold NaN or infinity, change dtype or shape, go missing or gain a
+neighbour; history.csv gets bad cells and columns. Every command that reads the run then runs on it (complete, card, the explorer's
+list, tokenizers stats; eval, and fill or humaneval, on a seeded subset), and the rule is: exit 0, or exit 2 with one line naming the
+damaged file; never a traceback, another status, a hang or a signal. The same generator damages runs of the earlier layout (`codelm
+convert`, then `complete` on what it converted) and a corpus (its first train and test records, stats.json and the files: eval,
+baselines, tokenizers train and stats). Inputs that never end or ask for too much (`--samples /dev/zero`, a gzip bomb, `--vocab-size
+1000000000`) run in a process of their own with its memory capped, since before the fix they took the memory or aborted in Rust.
 
-The commands run in this process (conftest's `codelm`) on one working copy of each run, restored between cases, so a few hundred
-cases take well under a minute. `make test` runs a seeded subset that keeps every (file, class) pair; `CODELM_DAMAGE=all` runs every
-generated case and prints the counts (the issue's before and after)."""
+"One line" counts everything a user would see on stderr: the command's own lines, what C++ and Rust libraries write to file
+descriptor 2, and transformers' log records. The commands run in this process (conftest's `codelm`) on one working copy of each run,
+restored between cases, with one torch thread. `make test` runs a seeded subset that keeps every (file, class) pair (about 800 cases,
+about a minute); `CODELM_DAMAGE=all` runs every generated case (about 14,000) and `CODELM_DAMAGE_SEED` draws another subset."""
 import contextlib, json, logging, math, os, random, shutil, signal, subprocess, sys, tempfile, time, traceback
 from collections import Counter
 from pathlib import Path
