@@ -17,15 +17,15 @@ from .args import Flags, call, command_group, Range, Schema, OneOf, Opt, read_ca
 
 # %% auto #0
 __all__ = ['KINDS', 'SP_KINDS', 'HF_KINDS', 'LOSSLESS_KINDS', 'SPECIAL_TOKENS', 'TOKENIZER_META', 'DEFAULT_VOCAB', 'MAX_VOCAB',
-           'VOCAB', 'HARD_CASES', 'ESC', 'ALWAYS_ESCAPED', 'HEX_CHARS', 'WORD_SPLITS', 'WORD_FIXED', 'STATS_SCHEMA',
-           'SP_OPTIONS', 'TOKENIZER_FILES', 'CODE_FIELDS', 'CODE_JSON', 'MAX_TOKENIZER_BYTES', 'TOKENIZER_SCHEMA',
+           'VOCAB', 'HARD_CASES', 'ESC', 'ALWAYS_ESCAPED', 'HEX_CHARS', 'WORD_SPLITS', 'WORD_FIXED', 'SP_OPTIONS',
+           'TOKENIZER_FILES', 'CODE_FIELDS', 'CODE_JSON', 'MAX_TOKENIZER_BYTES', 'TOKENIZER_SCHEMA',
            'TOKENIZER_JSON_MODELS', 'SWEEP_SIZES', 'TokenizerError', 'check_kinds', 'vocab_size_for', 'Escaper',
            'CodeTokenizer', 'tile_spans', 'SPTokenizer', 'word_segments', 'SPWordTokenizer', 'HFTokenizer',
-           'split_records', 'split_codes', 'corpus_stats', 'train_texts', 'char_alphabet', 'save_tokenizer',
-           'train_tokenizer', 'train_tokenizers', 'RemoteCodeError', 'refuse_remote_code', 'load_tokenizer',
-           'model_file', 'token_stats', 'tokenizer_dirs', 'tokenizer_stats', 'format_tokenizer_stats', 'vocab_sweep',
-           'plot_vocab_sweep', 'pick_vocab', 'encode_throughput', 'CodeNumericalize', 'hub_available',
-           'pretrained_tokenizer', 'transformer_tokenizer', 'parse_vocab_size', 'add_tokenizers_cli']
+           'split_codes', 'train_texts', 'char_alphabet', 'save_tokenizer', 'train_tokenizer', 'train_tokenizers',
+           'RemoteCodeError', 'refuse_remote_code', 'load_tokenizer', 'model_file', 'token_stats', 'tokenizer_dirs',
+           'tokenizer_stats', 'format_tokenizer_stats', 'vocab_sweep', 'plot_vocab_sweep', 'pick_vocab',
+           'encode_throughput', 'CodeNumericalize', 'hub_available', 'pretrained_tokenizer', 'transformer_tokenizer',
+           'parse_vocab_size', 'add_tokenizers_cli']
 
 # %% ../nbs/01_tokenization.ipynb #2b35eef8
 KINDS = ('word', 'unigram', 'bpe', 'char', 'bytebpe', 'wordpiece')
@@ -259,43 +259,19 @@ class HFTokenizer(CodeTokenizer):
         from tokenizers import Tokenizer
         self.__init__(Tokenizer.from_str(d['tok']), d['meta'])
 
-# %% ../nbs/01_tokenization.ipynb #7d6c04db
-def split_records(corpus, split:str):
-    "The records of `split` of the corpus directory `corpus`, each checked to hold its function's `code` as non-empty valid text; else a `CorpusError` naming the file, line and field."
-    p = Path(corpus)/f'{split}.jsonl.gz'
-    if split not in SPLITS or not p.exists(): list(read_split(corpus, split))  # its error names the split or the file
-    for i, r in read_jsonl(p, what='corpus split'):
-        c = r.get('code')
-        if not isinstance(c, str) or not c:
-            raise CorpusError(f"{p}:{i}: field 'code' " + ('missing' if 'code' not in r else f'is {json.dumps(c)[:40]}') + " (expected the function's source, a non-empty string)")
-        try: c.encode('utf-8')
-        except UnicodeEncodeError as e: raise CorpusError(f"{p}:{i}: field 'code' holds a lone surrogate (U+{ord(c[e.start]):04X} at character {e.start}); expected valid Unicode text") from None
-        yield r
-
-# %% ../nbs/01_tokenization.ipynb #31f3f933
+# %% ../nbs/01_tokenization.ipynb #54399ee6
 def split_codes(corpus, split:str) -> list[str]:
-    "The checked `code` of every function of `split` of `corpus` (`split_records`)."
-    return [r['code'] for r in split_records(corpus, split)]
+    "The checked `code` of every function of `split` of `corpus` (`read_split`)."
+    return [r['code'] for r in read_split(corpus, split)]
 
-# %% ../nbs/01_tokenization.ipynb #d0d3c547
-_COUNTS = Schema(dict(functions=Range(int, 0), bytes=Range(int, 0)), required=('functions', 'bytes'), what='an object of counts')
-STATS_SCHEMA = Schema(dict(fingerprint=str, splits=Schema({s: _COUNTS for s in SPLITS}, required=SPLITS, what='an object of splits')),
-                      required=('fingerprint', 'splits'), what='corpus statistics')
-
-def corpus_stats(corpus) -> dict:
-    "The stats.json of a corpus directory, checked for the fields that are read back (`STATS_SCHEMA`: its fingerprint, each split's functions and bytes)."
-    p = Path(corpus)/'stats.json'
-    if not p.exists(): load_stats(corpus)  # its error: not a corpus directory
-    return read_record(p, STATS_SCHEMA, CorpusError, what='corpus statistics')
-
-# %% ../nbs/01_tokenization.ipynb #161ca566
+# %% ../nbs/01_tokenization.ipynb #641fa7d5
 def train_texts(corpus) -> tuple[list[str], dict]:
     "The `code` of every function of the train split of `corpus` (a corpus directory, or a list of texts), and its origin."
     if isinstance(corpus, (str, Path)):
         p = Path(corpus)
         if not p.is_dir(): raise TokenizerError(f"--corpus {p}: not a corpus directory (build one with `codelm corpus build --out {p}`)")
         texts = split_codes(p, 'train')
-        fp = corpus_stats(p)['fingerprint'] if (p/'stats.json').exists() else None
+        fp = load_stats(p)['fingerprint'] if (p/'stats.json').exists() else None
         src = dict(corpus=str(p), split='train', fingerprint=fp)
         if not texts: raise TokenizerError(f"--corpus {p}: the train split ({p/'train.jsonl.gz'}) has no functions to train on")
     else:

@@ -359,3 +359,24 @@ def test_explore_stopped_while_starting(tmp_path, monkeypatch, default_signals, 
     r = _run('explore', '--runs', tmp_path/'runs', '--port', port)
     assert r.returncode == 128 + sig and _shown(r.stderr) == [f'codelm explore: stopped by {signal.Signals(sig).name}'], r.stderr[-3000:]
     assert list(tmp.iterdir()) == [] and not pidfile.exists()  # the app's directory is gone, and no server was started
+
+def test_baseline_helper_dies_with_its_evaluation(tmp_path):
+    "An evaluation killed outright (SIGKILL: no cleanup runs) while `conditional_bits` encodes: its helper and the helper's forked encoders die with it, none runs on."
+    import psutil
+    code = ('import os, sys; from codelm.evaluate import conditional_bits; print(os.getpid(), flush=True); '
+            "conditional_bits(os.urandom(4 << 20), [os.urandom(2 << 20)] * 8, codec='xz', jobs=2)")
+    p = subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE, env=ENV, start_new_session=True)
+    kids = []
+    try:
+        p.stdout.readline()
+        end = time.time() + 60
+        while time.time() < end and len(kids) < 3:  # the helper and at least two encoders
+            kids = psutil.Process(p.pid).children(recursive=True); time.sleep(0.05)
+        assert len(kids) >= 3, [k.cmdline()[:2] for k in kids]
+        p.kill(); p.wait()
+        gone, alive = psutil.wait_procs(kids, timeout=5)
+    finally:
+        if p.poll() is None: p.kill(); p.wait()
+        for k in kids:
+            with contextlib.suppress(psutil.Error): k.kill()
+    assert alive == [], f'{len(alive)} of its processes ran on after the evaluation was killed'
