@@ -57,8 +57,8 @@ def test_paper_preset_steps_at_full_size(arch, tmp_path, monkeypatch):
     kind, micro = STEP[arch]
     bs = run_hparams('paper', arch)['bs'] or transformer_sizes(arch, 'paper')['bs']
     seq = 16
-    # a budget of a few optimizer steps per epoch: bs x seq tokens each, at 0.3 to 0.5 tokens per byte for these tokenizers
-    budget = 5 * bs * seq / 1e6
+    # a budget of a few optimizer steps per epoch (at least two): bs x seq tokens each, at 0.3 to 0.5 tokens per byte for these tokenizers
+    budget = (5 if arch.startswith("awd_") else 3) * bs * seq / 1e6  # the AWD models: 5, to make a full batch of 64
     # the AWD models are also killed and resumed at full size; the transformers take one epoch (their resume is tested at
     # smoke size, and each full-size transformer epoch costs about 30 s on two cores)
     resume = arch.startswith('awd_'); epochs = 2 if resume else 1

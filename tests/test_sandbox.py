@@ -237,7 +237,8 @@ def test_canonical_solutions_pass_and_empty_bodies_fail_on_all_164():
     res = evaluate_samples([dict(task_id=t_, completion=p['canonical_solution']) for t_, p in PROBLEMS.items()], PROBLEMS, k=(1,), workers=workers, config=cfg)
     t1 = time.monotonic() - t
     assert res['problems'] == 164 and res['pass@1'] == 1.0, [(r['task_id'], r['reason']) for r in res['results'] if not r['passed']]
-    res0 = evaluate_samples([dict(task_id=t_, completion='') for t_ in PROBLEMS], PROBLEMS, k=(1,), workers=workers, config=cfg)
+    assert (res['gate']['passed'], res['gate']['failed']) == (164, 0)  # the gate (issue 35.2) ran these same programs: 164 of 164
+    res0 = evaluate_samples([dict(task_id=t_, completion='') for t_ in PROBLEMS], PROBLEMS, k=(1,), workers=workers, config=cfg, gate=res['gate'])
     assert res0['pass@1'] == 0.0, [r['task_id'] for r in res0['results'] if r['passed']]
     print(f'164 canonical solutions: pass@1 = 1.0 in {t1:.1f} s with {workers} workers')
 

@@ -14,7 +14,7 @@ What it writes:
   the `cpu` registry) among them.
 
 Where Quarto is installed, `nbdev-docs` builds nbdev's own site from the same notebooks (see the README)."""
-import argparse, html, importlib, inspect, json, re, shutil, uuid
+import argparse, html, importlib, inspect, json, os, re, shutil, uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -103,6 +103,17 @@ def api_page(mod, nav) -> str:
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>{mod}</title><style>{CSS}</style></head><body>{nav}'
             f'<h1>{mod}</h1><p>{html.escape(first)}</p><p>{len(m.__all__)} exported names.</p>{body}</body></html>')
 
+def _workers(n:int) -> int:
+    "How many processes render `n` pages: one per core this process may use."
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+    return max(1, min(n, cores))
+
+def _pages(pages, nav, out, exporter=None):
+    "Render the notebooks `pages` into `out`, one HTML file each."
+    from nbconvert import HTMLExporter
+    exporter = exporter or HTMLExporter(template_name='lab')
+    for nb in pages: (Path(out)/f'{nb.stem}.html').write_text(notebook_page(nb, nav, exporter))
+
 def build(out=ROOT/'_docs', nbs=ROOT/'nbs', report=ROOT/'reports'/'index.html') -> dict:
     "Write the site to `out`; returns what it wrote."
     out = Path(out); shutil.rmtree(out, ignore_errors=True); (out/'api').mkdir(parents=True)
@@ -111,7 +122,12 @@ def build(out=ROOT/'_docs', nbs=ROOT/'nbs', report=ROOT/'reports'/'index.html') 
     shutil.copy(Path(plotly.__file__).parent/'package_data'/'plotly.min.js', out/'plotly.min.js')
     from nbconvert import HTMLExporter
     exporter, nav, api_nav = HTMLExporter(template_name='lab'), _nav(pages, mods), _nav(pages, mods, '../')  # built once for every page
-    for nb in pages: (out/f'{nb.stem}.html').write_text(notebook_page(nb, nav, exporter))
+    groups = [pages[i::_workers(len(pages))] for i in range(_workers(len(pages)))]  # nbconvert is single-threaded: a process per core
+    if len(groups) > 1:
+        import concurrent.futures, multiprocessing as mp
+        ctx = mp.get_context('fork' if 'fork' in mp.get_all_start_methods() else 'spawn')
+        with concurrent.futures.ProcessPoolExecutor(len(groups), mp_context=ctx) as ex: list(ex.map(_pages, groups, [nav] * len(groups), [out] * len(groups)))
+    else: _pages(pages, nav, out, exporter)
     for m in mods: (out/'api'/f'{m}.html').write_text(api_page(m, api_nav))
     if Path(report).exists(): shutil.copy(report, out/'report.html')
     else: (out/'report.html').write_text(f'<!doctype html><html><head><meta charset="utf-8"><style>{CSS}</style></head><body>{nav}'
