@@ -73,7 +73,16 @@ def _expose(python:str, uid:int, gid:int) -> list:
         if closed is not None: hide.setdefault(str(closed), set()).add(str(t))
     return [(h, [k for k in sorted(ks) if not any(k != o and k.startswith(o + '/') for o in ks)]) for h, ks in sorted(hide.items())]
 
-# %% ../nbs/07b_sandbox.ipynb #ad53acd3
+# %% ../nbs/07b_sandbox.ipynb #bf9c3487
+def _tmp_dirs(python:str) -> list:
+    "The interpreter's prefix (a venv's too) where it lives under /tmp, which the sandbox's private /tmp would hide: bound back in, read-only."
+    ds = {Path(python).absolute().parent.parent, Path(os.path.realpath(python)).parent.parent}
+    if python == sys.executable: ds |= {Path(sys.prefix), Path(sys.base_prefix)}
+    ds = sorted({os.path.realpath(d) for d in ds if os.path.isdir(d)})
+    ds = [d for d in ds if d.startswith('/tmp/')]
+    return [d for d in ds if not any(d != o and d.startswith(o + '/') for o in ds)]
+
+# %% ../nbs/07b_sandbox.ipynb #d561c250
 PRELOAD = ('typing', 'math', 'cmath', 're', 'collections', 'collections.abc', 'itertools', 'functools', 'operator', 'hashlib',
            'string', 'random', 'copy', 'heapq', 'bisect', 'statistics', 'fractions', 'decimal', 'numbers', 'datetime', 'time',
            'json', 'array', 'unicodedata', 'textwrap', 'enum', 'dataclasses', 'io', 'socket', 'threading', 'atexit', 'shutil')
@@ -90,7 +99,7 @@ def _child_config(c:SandboxConfig) -> tuple[dict, str]:
     python = c.python or sys.executable
     return dict(root=root, uid=uid, gid=gid, isolate=c.isolate, userns=c.userns, cpu=int(c.cpu or math.ceil(c.timeout)),
                 memory=c.memory_mb << 20, fsize=c.fsize_mb << 20, nproc=c.nproc, nofile=c.nofile, tmpfs_mb=c.tmpfs_mb,
-                expose=_expose(python, uid, gid), preload=PRELOAD), python
+                expose=_expose(python, uid, gid), keep_tmp=_tmp_dirs(python), preload=PRELOAD), python
 
 # %% ../nbs/07b_sandbox.ipynb #97bb8c4e
 class _HeadTail:

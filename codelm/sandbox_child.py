@@ -6,7 +6,7 @@ Docs: https://codelm.github.io/codelm/sandbox_child.html.md"""
 
 # %% auto #0
 __all__ = ['libc', 'NEWNS', 'NEWUTS', 'NEWIPC', 'NEWUSER', 'NEWPID', 'NEWNET', 'MS_RDONLY', 'MS_NOSUID', 'MS_NODEV', 'MS_NOEXEC',
-           'MS_BIND', 'MS_REC', 'MS_PRIVATE', 'WORLD_WRITABLE', 'SECCOMP_ARCH', 'unshare', 'map_ids',
+           'MS_REMOUNT', 'MS_BIND', 'MS_REC', 'MS_PRIVATE', 'WORLD_WRITABLE', 'SECCOMP_ARCH', 'unshare', 'map_ids',
            'enter_namespaces', 'mount', 'readonly_tree', 'private_filesystem', 'set_limits', 'drop_privileges',
            'scope_processes', 'map_child_ids', 'block_unix_sockets', 'setup', 'run_program', 'launcher_verdict', 'main']
 
@@ -44,8 +44,8 @@ def enter_namespaces(cfg):
             return dict(none, userns=True, **got)
     return none
 
-# %% ../nbs/07a_sandbox_child.ipynb #fe6867bc
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 4096, 16384, 1 << 18
+# %% ../nbs/07a_sandbox_child.ipynb #bc8c3c1a
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 8, 32, 4096, 16384, 1 << 18
 WORLD_WRITABLE = ('/var/tmp', '/dev/shm', '/run/lock', '/dev/mqueue')
 
 def mount(src, dst, fstype, flags, data=None):
@@ -64,9 +64,9 @@ def readonly_tree(path):
     return libc.syscall(ctypes.c_long(442), ctypes.c_int(-100), path.encode(), ctypes.c_uint(0x8000),
                         ctypes.byref(a), ctypes.c_size_t(ctypes.sizeof(a))) == 0
 
-# %% ../nbs/07a_sandbox_child.ipynb #2dd3a5b8
+# %% ../nbs/07a_sandbox_child.ipynb #3b71c908
 def private_filesystem(cfg, ns):
-    "Private tmpfs /tmp (the work dir); the interpreter reachable; every other mount read-only; a fresh /proc."
+    "Private tmpfs /tmp (the work dir); the interpreter reachable (bound back in, read-only, where it lives under /tmp); every other mount read-only; a fresh /proc."
     mount(None, '/', None, MS_REC | MS_PRIVATE)
     for hide, keep in cfg['expose']:  # a directory the sandbox user cannot traverse: a tmpfs over it, the interpreter bound back in
         fds = [os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep]
@@ -79,7 +79,14 @@ def private_filesystem(cfg, ns):
     if not ro:
         for d in WORLD_WRITABLE:
             if os.path.isdir(d) and not os.path.islink(d): mount('tmpfs', d, 'tmpfs', MS_NOSUID | MS_NODEV | MS_RDONLY, 'size=4k,mode=0755')
+    keep = [(k, os.open(k, os.O_PATH | os.O_DIRECTORY)) for k in cfg.get('keep_tmp', ())]  # a venv under /tmp: the private /tmp would hide it
     mount('tmpfs', '/tmp', 'tmpfs', MS_NOSUID | MS_NODEV, f"size={cfg['tmpfs_mb']}m,mode=0700,uid={cfg['uid']},gid={cfg['gid']}")
+    for k, fd in keep:  # bound back in at its path, read-only
+        os.makedirs(k, mode=0o755, exist_ok=True)
+        mount(f'/proc/self/fd/{fd}', k, None, MS_BIND | MS_REC)
+        try: mount(None, k, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        except OSError: pass  # already read-only where readonly_tree worked: a bind keeps its source's flags
+        os.close(fd)
     proc = False
     if ns['pidns']:
         try: mount('proc', '/proc', 'proc', MS_NOSUID | MS_NODEV | MS_NOEXEC); proc = True

@@ -370,3 +370,17 @@ def test_output_flags_write_into_devices_and_follow_links(tmp_path):
     r = in_process('humaneval', '--samples', tmp_path/'s.jsonl', '-k', '1', '--results', tmp_path/'link.jsonl')
     assert r.returncode == 0, r.stderr
     assert (tmp_path/'link.jsonl').is_symlink() and json.loads((tmp_path/'kept.jsonl').read_text())['status'] == 'passed'
+
+def test_a_venv_under_tmp_keeps_its_packages():
+    "The interpreter's venv under /tmp (a CI job's clone in `mktemp -d`): the sandbox's private /tmp hid it, and every package the program imports with it (`import pandas` in PandasEval); now it is bound back in, read-only."
+    with tempfile.TemporaryDirectory(prefix='codelm-venv-') as d:
+        os.chmod(d, 0o700)  # as mktemp -d makes it: the sandbox user cannot traverse it
+        venv = Path(d)/'venv'
+        subprocess.run([sys.executable, '-m', 'venv', '--without-pip', '--system-site-packages', venv], check=True)
+        site = next(venv.glob('lib/python*/site-packages'))
+        (site/'codelm_probe_pkg.py').write_text('VALUE = 42\n')
+        prog = ('import codelm_probe_pkg, pathlib\nassert codelm_probe_pkg.VALUE == 42\n'
+                f'try: pathlib.Path({str(site)!r}, "x").write_text("y")\nexcept OSError as e: print("read-only:", e.errno)\nelse: print("WRITABLE")\n')
+        r = run_sandboxed(prog, replace(CFG, python=str(venv/'bin'/'python')))
+        assert r['status'] == 'passed', r
+        assert 'read-only:' in r['output'] and 'WRITABLE' not in r['output'], r['output']
