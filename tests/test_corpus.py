@@ -1,11 +1,12 @@
 """Corpus builds against hostile input (issue 24): one bad source file or shard is a counted skip, never the end of a build;
-a build that fails (an error, --strict, Ctrl-C, SIGTERM, SIGKILL) leaves the previous corpus as it was and no temporary files."""
-import gzip, json, os, re, shutil, signal, subprocess, sys, time
+a build that fails (an error, --strict, Ctrl-C, SIGTERM, SIGKILL) leaves the previous corpus as it was and no temporary files.
+Library-oriented corpora (issue 35, point 5): the library detector, `--library`, and `--source packages`."""
+import gzip, importlib.metadata, importlib.util, json, os, re, shutil, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import codelm
 import codelm.data as data
-from codelm.data import SPLITS, FileTimeout, build_corpus, load_split, time_limit
+from codelm.data import SPLITS, CorpusError, FileTimeout, Skips, build_corpus, check_library, filter_library, load_split, time_limit, uses_library
 
 def leftovers(out) -> list[str]:
     "Build directories and temporary files under a corpus directory: a finished or failed build leaves none."
@@ -189,3 +190,110 @@ def test_time_limit_stops_python_work_and_puts_the_timer_back():
         with time_limit(5) as tl: pass
         assert not tl['fired'] and 95 < signal.getitimer(signal.ITIMER_REAL)[0] <= 100
     finally: signal.setitimer(signal.ITIMER_REAL, 0); signal.signal(signal.SIGALRM, before)
+
+@pytest.mark.parametrize('code, library, want', [
+    ('import pandas as pd', 'pandas', True), ('from pandas import DataFrame', 'pandas', True), ('import numpy.linalg', 'numpy', True),
+    ('import numpy.linalg', 'numpy.linalg', True), ('import numpy as np\nnp.zeros(2)', 'numpy.linalg', False),
+    ('import numpy as np\nx = np.linalg.inv(a)', 'numpy.linalg', True), ('from numpy import linalg as la', 'numpy.linalg', True),
+    ('def f(df):\n    return pd.merge(df, df)', 'pandas', True), ('def f(pd):\n    return pd.merge(x)', 'pandas', False),
+    ('import polars as pd\npd.concat(x)', 'pandas', False), ('from .pandas import x', 'pandas', False), ('s = "import pandas"', 'pandas', False),
+    ('import pandas_datareader', 'pandas', False), ('import os\nos.path.join(a)', 'os.path', True),
+])
+def test_uses_library(code, library, want):
+    assert uses_library(code, library) is want
+
+def test_filter_library_on_csn_records():
+    recs = [dict(repo='r', path='a.py', func_name='load', language='python', code='def load(p):\n    return pd.read_csv(p)\n'),
+            dict(repo='r', path='b.py', func_name='inv', language='python', code='def inv(a):\n    return np.linalg.inv(a)\n'),
+            dict(repo='r', path='c.py', func_name='plain', language='python', code='def plain(a):\n    return a + 1\n'),
+            dict(repo='r', path='d.py', func_name='bad', language='python', code='def bad(:\n')]
+    sk = Skips()
+    assert [r['func_name'] for r in filter_library(recs, 'numpy', sk)] == ['inv'] and sk.counts == {'syntax_error': 1}
+    with pytest.raises(CorpusError, match=r'record 3 \(d.py\):1: does not parse'): filter_library(recs, 'pandas')
+    with pytest.raises(CorpusError, match="record 0: expected an object with a 'code' string"): filter_library([{'code': 3}], 'pandas')
+
+@pytest.mark.parametrize('name, want', [('pandsa', "--library 'pandsa': not a library codelm knows"), ('nump', "did you mean 'numpy'?"),
+                                        ('pandas;rm', "--library 'pandas;rm': expected a module name"), ('', "--library '': expected a module name")])
+def test_unknown_or_invalid_library_is_one_line(name, want):
+    with pytest.raises(CorpusError) as e: check_library(name)
+    assert want in str(e.value) and '\n' not in str(e.value)
+
+def library_source(root, n=15):
+    "n packages of four files: pandas imported as pd (one function uses it, one does not), `from numpy import linalg` (used), nothing, both imported in the function."
+    for i in range(n):
+        d = root/f'p{i}'; d.mkdir(parents=True)
+        (d/'frames.py').write_text(f'import pandas as pd\n\ndef load{i}(p):\n    return pd.read_csv(p, nrows={i})\n\ndef count{i}(xs):\n    return len(xs) + {i}\n')
+        (d/'algebra.py').write_text(f'from numpy import linalg\n\ndef inv{i}(a):\n    return linalg.inv(a) * {i}\n')
+        (d/'plain.py').write_text(f'def add{i}(x):\n    return x + {i}\n')
+        (d/'local.py').write_text(f'def both{i}(a):\n    import numpy as np\n    import pandas\n    return pandas.DataFrame(np.eye({i}))\n')
+    return root
+
+def test_library_keeps_the_functions_that_use_it(tmp_path):
+    "`--library`: a function is kept when it uses the library through its own imports or its file's; the others are counted, not skipped."
+    src = library_source(tmp_path/'src')
+    build = lambda lib: json.loads(codelm('corpus', 'build', '--source', src, '--out', tmp_path/lib, '--library', lib, '--no-autopep8', '--workers', '1', '--json', check=True).stdout)
+    got = {lib: build(lib) for lib in ('pandas', 'numpy', 'numpy.linalg')}
+    assert {lib: (st['library']['kept'], st['library']['left_out']) for lib, st in got.items()} == {'pandas': (30, 45), 'numpy': (30, 45), 'numpy.linalg': (15, 60)}
+    assert got['pandas']['library'] == dict(name='pandas', kept=30, left_out=45, share_kept=0.4) and got['pandas']['skipped'] == {}
+    names = lambda lib: sorted(re.sub(r'\d+$', '', r['func_name']) for s in SPLITS for r in load_split(tmp_path/lib, s))
+    assert names('pandas') == ['both'] * 15 + ['load'] * 15 and names('numpy.linalg') == ['inv'] * 15
+    assert sum(got['numpy']['splits'][s]['functions'] for s in SPLITS) == 30 and all(got['numpy']['splits'][s]['functions'] for s in SPLITS)
+    assert len({st['fingerprint'] for st in got.values()}) == 3
+    assert 'library pandas: 30 functions use it, 45 left out' in codelm('corpus', 'stats', tmp_path/'pandas').stdout
+
+def installed_package(site, version, n=20):
+    "`toylib` as pip installs it: the package under `site` with its dist-info; n folders of tests that call it."
+    pkg = site/'toylib'
+    for i in range(n):
+        (pkg/'tests'/f'f{i}').mkdir(parents=True, exist_ok=True)
+        (pkg/'tests'/f'f{i}'/f'test_{i}.py').write_text(f'import toylib as tl\n\ndef test_{i}():\n    assert tl.double({i}) == {2 * i}\n')
+    (pkg/'__init__.py').write_text('def double(x):\n    return 2 * x\n')
+    meta = site/'toylib-0.dist-info'; meta.mkdir(exist_ok=True)
+    (meta/'METADATA').write_text(f'Metadata-Version: 2.1\nName: toylib\nVersion: {version}\n'); (meta/'top_level.txt').write_text('toylib\n')
+    return site
+
+def test_packages_source_records_versions_and_splits(tmp_path, monkeypatch):
+    "`--source packages`: an installed package's name and version in stats.json and the fingerprint, test suites read, three splits by folder."
+    monkeypatch.syspath_prepend(str(installed_package(tmp_path/'site', '1.0')))
+    build = lambda *more: json.loads(codelm('corpus', 'build', '--source', 'packages', '--packages', 'toylib', '--out', tmp_path/'c', '--no-autopep8',
+                                            '--workers', '1', '--json', *more, check=True).stdout)
+    st = build('--library', 'toylib')
+    assert st['packages'] == [dict(name='toylib', distribution='toylib', version='1.0', files=21)]
+    assert st['library'] == dict(name='toylib', kept=20, left_out=1, share_kept=0.9524)
+    assert all(st['splits'][s]['functions'] for s in SPLITS) and sum(st['splits'][s]['functions'] for s in SPLITS) == 20, st['splits']
+    units = {s: {r['repo'] for r in load_split(tmp_path/'c', s)} for s in SPLITS}
+    assert not (units['train'] & units['test']) and not (units['train'] & units['valid']) and all(u.startswith('toylib==1.0/toylib/tests/f') for v in units.values() for u in v)
+    installed_package(tmp_path/'site', '1.1')  # a new version, the same files: a new corpus
+    st2 = build('--library', 'toylib')
+    assert st2['packages'][0]['version'] == '1.1' and st2['fingerprint'] != st['fingerprint'] and 'up_to_date' not in st2
+    assert build('--exclude-tests')['packages'][0]['files'] == 1
+
+def test_packages_source_reads_a_real_installed_package(tmp_path):
+    "A small package this project installs (tokenizers): its installed version recorded, every .py file read, records named by version."
+    st = json.loads(codelm('corpus', 'build', '--source', 'packages', '--packages', 'tokenizers', '--out', tmp_path/'c', '--no-autopep8', '--workers', '1',
+                           '--json', check=True).stdout)
+    v = importlib.metadata.version('tokenizers')
+    root = Path(importlib.util.find_spec('tokenizers').submodule_search_locations[0])
+    assert st['packages'] == [dict(name='tokenizers', distribution='tokenizers', version=v, files=len(list(root.rglob('*.py'))))]
+    assert st['settings']['packages'] == [dict(name='tokenizers', distribution='tokenizers', version=v)] and st['settings']['exclude_tests'] is False
+    recs = [r for s in SPLITS for r in load_split(tmp_path/'c', s)]
+    assert len(recs) > 20 and all(r['repo'].startswith(f'tokenizers=={v}/tokenizers') and r['url'].startswith(f'pkg:pypi/tokenizers@{v}/tokenizers/') for r in recs)
+
+@pytest.mark.parametrize('args, want', [
+    (['--library', 'pandsa'], "--library 'pandsa': not a library codelm knows (not installed, not in the standard library, not one of pandas, numpy,"),
+    (['--library', 'my-lib'], "--library 'my-lib': expected a module name such as pandas or numpy.linalg"),
+    (['--source', 'packages'], '--source packages needs --packages: the installed packages to read, comma-separated, such as pandas,numpy'),
+    (['--source', 'packages', '--packages', 'pandsa'], "--packages pandsa: not installed here (no module named 'pandsa'); did you mean 'pandas'?"),
+    (['--source', 'packages', '--packages', 'pandas,,numpy'], "--packages 'pandas,,numpy': an empty name; expected installed packages"),
+    (['--source', 'packages', '--packages', 'numpy.linalg'], "--packages 'numpy.linalg': expected the import name of an installed top-level package"),
+    (['--source', 'packages', '--packages', 'sys'], '--packages sys: built-in, no .py files (a compiled or built-in module)'),
+    (['--packages', 'pandas'], '--packages pandas: installed packages are read by --source packages, not --source '),
+    (['--source', 'csn', '--csn-path', '.', '--language', 'java', '--library', 'pandas'], '--library pandas: looks for Python imports, and --language java is not Python'),
+    (['--include-tests', '--exclude-tests'], 'argument --exclude-tests: not allowed with argument --include-tests'),
+])
+def test_bad_library_or_packages_flag_is_one_line(tmp_path, args, want):
+    if '--source' not in args: args = ['--source', small_source(tmp_path/'src'), *args]
+    r = codelm('corpus', 'build', '--out', tmp_path/'c', *args)
+    assert r.returncode == 2 and want in r.stderr, r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert 'Traceback' not in r.stderr and not (tmp_path/'c').exists()

@@ -1,11 +1,12 @@
-"""CERT's sketcher (issue 35, point 4) and the library detector (point 5): the round trip over every file of the standard
-library, targeted examples, and `codelm sketch` as a user runs it (in this process and as the console script)."""
+"""CERT's sketcher (issue 35, point 4): the round trip over every file of the standard library, targeted examples, and
+`codelm sketch` as a user runs it (in this process and as the console script). The library detector (point 5) is
+codelm.data's: tests/test_corpus.py."""
 import ast, io, json, os, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import codelm, CODELM
-from codelm.data import Skips, stdlib_dir
-from codelm.sketch import (PLACEHOLDERS, SketchError, sketch, unsketch, read_python, uses_library, filter_library, check_library)
+from codelm.data import stdlib_dir
+from codelm.sketch import PLACEHOLDERS, SketchError, sketch, unsketch, read_python
 
 NUMBER_KINDS = ('number', 'float', 'floatexponant', 'complex')
 
@@ -121,30 +122,3 @@ def test_console_script_reads_stdin():
     r = subprocess.run([CODELM, 'sketch', '-'], input='x = [1,\n', capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and 'Traceback' not in r.stderr and r.stderr.startswith('codelm sketch: error: <stdin>:1: does not parse ('), r.stderr
     assert len(r.stderr.splitlines()) == 1
-
-@pytest.mark.parametrize('code, library, want', [
-    ('import pandas as pd', 'pandas', True), ('from pandas import DataFrame', 'pandas', True), ('import numpy.linalg', 'numpy', True),
-    ('import numpy.linalg', 'numpy.linalg', True), ('import numpy as np\nnp.zeros(2)', 'numpy.linalg', False),
-    ('import numpy as np\nx = np.linalg.inv(a)', 'numpy.linalg', True), ('from numpy import linalg as la', 'numpy.linalg', True),
-    ('def f(df):\n    return pd.merge(df, df)', 'pandas', True), ('def f(pd):\n    return pd.merge(x)', 'pandas', False),
-    ('import polars as pd\npd.concat(x)', 'pandas', False), ('from .pandas import x', 'pandas', False), ('s = "import pandas"', 'pandas', False),
-    ('import pandas_datareader', 'pandas', False), ('import os\nos.path.join(a)', 'os.path', True),
-])
-def test_uses_library(code, library, want):
-    assert uses_library(code, library) is want
-
-def test_filter_library_on_csn_records():
-    recs = [dict(repo='r', path='a.py', func_name='load', language='python', code='def load(p):\n    return pd.read_csv(p)\n'),
-            dict(repo='r', path='b.py', func_name='inv', language='python', code='def inv(a):\n    return np.linalg.inv(a)\n'),
-            dict(repo='r', path='c.py', func_name='plain', language='python', code='def plain(a):\n    return a + 1\n'),
-            dict(repo='r', path='d.py', func_name='bad', language='python', code='def bad(:\n')]
-    sk = Skips()
-    assert [r['func_name'] for r in filter_library(recs, 'numpy', sk)] == ['inv'] and sk.counts == {'syntax_error': 1}
-    with pytest.raises(SketchError, match=r'record 3 \(d.py\):1: does not parse'): filter_library(recs, 'pandas')
-    with pytest.raises(SketchError, match="record 0: expected an object with a 'code' string"): filter_library([{'code': 3}], 'pandas')
-
-@pytest.mark.parametrize('name, want', [('pandsa', "--library 'pandsa': not a library codelm knows"), ('nump', "did you mean 'numpy'?"),
-                                        ('pandas;rm', "--library 'pandas;rm': expected a module name"), ('', "--library '': expected a module name")])
-def test_unknown_or_invalid_library_is_one_line(name, want):
-    with pytest.raises(SketchError) as e: check_library(name)
-    assert want in str(e.value) and '\n' not in str(e.value)
