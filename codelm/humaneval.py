@@ -78,7 +78,7 @@ def _check_def(test:str):
         elif isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == 'check' for t in node.targets): found = node
     return found
 
-# %% ../nbs/08_humaneval.ipynb #6c50f66e
+# %% ../nbs/08_humaneval.ipynb #463f6ec0
 PROBLEM_FIELDS = ('task_id', 'prompt', 'entry_point', 'test')
 PROBLEMS_FORMAT = "HumanEval's format: task_id, prompt, entry_point, test, optionally canonical_solution"
 
@@ -101,8 +101,7 @@ def _check_problem(rec:dict, path, i:int):
         raise HumanEvalError(f"{path}:{i}: field 'entry_point' {ep!r}: expected the name of the function the tests call, "
                              "or \"none\" (the test's check() takes no argument)")
     try: found = _check_def(rec['test'])
-    except (SyntaxError, ValueError) as e:
-        raise HumanEvalError(f"{path}:{i}: field 'test' is not Python ({getattr(e, 'msg', e)}, at its line {getattr(e, 'lineno', '?')}); expected code that defines check") from None
+    except (SyntaxError, ValueError): return  # as published (PandasEval/36's test holds a string across lines): it loads, and the gate fails it, saying why
     if found is None:
         raise HumanEvalError(f"{path}:{i}: field 'test' defines no check function (expected `def check(candidate):`, or `def check():` with entry_point \"none\")")
 
@@ -162,10 +161,11 @@ def _run_jobs(jobs:list, problems:dict, workers:int|None, config:SandboxConfig, 
         return list(it)
     finally: ex.shutdown(wait=True, cancel_futures=True)   # on Ctrl-C: the queued programs never start
 
-# %% ../nbs/08_humaneval.ipynb #08235eb6
+# %% ../nbs/08_humaneval.ipynb #9546c592
 def _check_hint(problem:dict) -> str:
-    "Why no completion of `problem` can pass, when its entry point and the parameters of its `check` disagree; else ''."
-    d = _check_def(problem['test'])
+    "Why no completion of `problem` can pass, when its test is not Python or its entry point and the parameters of its `check` disagree; else ''."
+    try: d = _check_def(problem['test'])
+    except (SyntaxError, ValueError) as e: return f"the test is not Python ({getattr(e, 'msg', e)}, at its line {getattr(e, 'lineno', '?')}): no completion can pass"
     if not isinstance(d, (ast.FunctionDef, ast.AsyncFunctionDef)): return ''
     need, a = len(d.args.posonlyargs) + len(d.args.args) - len(d.args.defaults), d.args
     none = problem['entry_point'] == 'none'
