@@ -1046,7 +1046,7 @@ def _file_size(p) -> int:
     try: return p.stat().st_size
     except OSError: return 0
 
-# %% ../nbs/00_data.ipynb #6dead1ec
+# %% ../nbs/00_data.ipynb #e8c26357
 def _build_dir(files, stage, cache, opts, limit, strict, workers, skips, counts, max_bytes, timeout, library=None):
     "The splits of a directory or packages source, whose `files` are `_source_files`'."
     unit_bytes = Counter()
@@ -1056,13 +1056,15 @@ def _build_dir(files, stage, cache, opts, limit, strict, workers, skips, counts,
     dedup, n_cached, units = Deduper(), 0, {s: set() for s in SPLITS}
     for split in ('test', 'valid', 'train'):
         with JsonlWriter(Path(stage)/f'{split}.jsonl.gz', size=code_bytes) as w:
-            for recs, sk, cn, cached in _imap(_file_job, jobs[split], workers, f'{split} files', len(jobs[split])):
+            for read, (recs, sk, cn, cached) in enumerate(_imap(_file_job, jobs[split], workers, f'{split} files', len(jobs[split])), 1):
                 if strict and len(sk): raise CorpusError(next(iter(sk.examples.values()))[0] + ': ' + next(iter(sk.counts)) + ' (--strict)')
                 skips.update(sk); counts.update(cn); n_cached += cached
                 for r in recs:
                     if limit and w.n >= limit: break
                     if not dedup.keep(r, split): continue
                     r['partition'] = split; w.write(r); units[split].add(r['repo'])
+                if limit and w.n >= limit:  # the split is full: its other files are not read (and not counted), only numbered
+                    counts['files_not_read'] += len(jobs[split]) - read; break
         yield split, w, len(jobs[split]), len(units[split])
     counts['cached_files'] = n_cached; counts.update({f'dedup_{k}': v for k, v in dedup.removed.items()})
 
@@ -1226,7 +1228,7 @@ def _library_stats(pkgs, files, library, counts) -> dict:
         out['library'] = dict(name=library, kept=k, left_out=left, share_kept=round(k / (k + left), 4) if k + left else None)
     return out
 
-# %% ../nbs/00_data.ipynb #413783cc
+# %% ../nbs/00_data.ipynb #72b1ec2b
 def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, language='python', packages:str|None=None, library:str|None=None,
                  remove_comments=True, remove_docstrings=True, autopep8=True, aggressive=1, limit=None, strict=False, workers=None,
                  exclude_tests:bool|None=None, force=False, quiet=False, max_file_bytes:int=MAX_FILE_BYTES, file_timeout:float=FILE_TIMEOUT) -> dict:
@@ -1268,7 +1270,7 @@ def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, languag
                          cleaning={k: v for k, v in sorted(counts.items()) if k.split('_')[0] in ('docstring', 'comments', 'autopep8')},
                          dedup=dict(removed={k[6:]: v for k, v in counts.items() if k.startswith('dedup_')},
                                     total=sum(v for k, v in counts.items() if k.startswith('dedup_'))),
-                         limits=dict(max_file_bytes=max_file_bytes, file_timeout=file_timeout),
+                         limits=dict(max_file_bytes=max_file_bytes, file_timeout=file_timeout, **({'files_not_read': counts['files_not_read']} if counts.get('files_not_read') else {})),
                          files={s: _digest(stage/f'{s}.jsonl.gz') for s in SPLITS},
                          build=dict(seconds=round(time.time() - t0, 2), workers=workers, cached_files=counts.get('cached_files', 0)))
             atomic_write(stage/'stats.json', json.dumps(stats, indent=2))
@@ -1281,7 +1283,7 @@ def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, languag
     if not quiet: print(format_stats(stats))
     return stats
 
-# %% ../nbs/00_data.ipynb #1090dc6e
+# %% ../nbs/00_data.ipynb #cd93a1dd
 def format_stats(stats:dict) -> str:
     "A short human-readable summary of a corpus's stats.json."
     lines = [f"corpus from {stats['source']} ({stats['language']}), fingerprint {stats['fingerprint']}"
@@ -1299,6 +1301,7 @@ def format_stats(stats:dict) -> str:
     lines.append(f"  duplicates removed: {stats['dedup']['total']:,} {stats['dedup']['removed'] or ''}")
     cl = stats['cleaning']
     lines.append('  cleaning: ' + ', '.join(f'{k} {v:,}' for k, v in cl.items()) if cl else '  cleaning: off')
+    if nr := stats.get('limits', {}).get('files_not_read'): lines.append(f"  --limit: {nr:,} files of full splits not read (their functions not counted above)")
     lines.append(f"  built in {stats['build']['seconds']}s on {stats['build']['workers']} workers, {stats['build']['cached_files']} files from cache")
     return '\n'.join(lines)
 
@@ -1326,7 +1329,7 @@ def sample_corpus(out=None, units=SAMPLE_UNITS, autopep8=False) -> Path:
     build_corpus(src, out, autopep8=autopep8, quiet=True)
     return out
 
-# %% ../nbs/00_data.ipynb #073588d0
+# %% ../nbs/00_data.ipynb #0eb1f3b5
 def add_corpus_cli(sub):
     "The `codelm corpus build|stats` subcommands."
     cs = command_group(sub, 'corpus', 'build or inspect a corpus of functions (CodeSearchNet schema)', 'build', 'stats')
@@ -1346,7 +1349,7 @@ def add_corpus_cli(sub):
     tests = f.parser.add_mutually_exclusive_group()
     f.add('exclude_tests', '--include-tests', action='store_false', group=tests, help='keep test suites (the default for --source packages)')
     f.add('exclude_tests', '--exclude-tests', action='store_true', group=tests, help='leave test suites out (the default for stdlib and directories)')
-    f.add('limit', type=int, help='at most N functions per split')
+    f.add('limit', type=int, help="at most N functions per split; a full split's other files are not read (stats.json: limits.files_not_read)")
     f.add('workers', type=int, help='processes (default: all cores)')
     f.add('strict', help='fail on the first malformed input, naming file and line')
     f.add('force', help='rebuild even when the inputs and settings are unchanged')

@@ -23,11 +23,12 @@ from .transformer import transformer_sizes, transformer_config
 from . import evaluate as _evaluate
 
 # %% auto #0
-__all__ = ['EVAL_SIZES', 'GPU_TFLOPS', 'GPU_MFU', 'PAPER_CAVEAT', 'PAPER_NAMES', 'BASELINE_LABELS', 'grid', 'select_runs',
-           'check_corpus_dir', 'run_grid', 'train_flops', 'model_params', 'dry_run', 'dry_run_table', 'paper_table',
-           'collect', 'results_table', 'epoch_rows', 'curve_figure', 'epoch_figures', 'registry_baselines',
-           'bpb_figure', 'surprise_text', 'surprise_figure', 'samples_html', 'read_seeds', 'noise_note', 'findings',
-           'results_markdown', 'machines_text', 'baseline_grid', 'write_report', 'add_experiment_cli']
+__all__ = ['EVAL_SIZES', 'EXPERIMENTS', 'GPU_TFLOPS', 'GPU_MFU', 'PAPER_CAVEAT', 'PAPER_NAMES', 'BASELINE_LABELS', 'grid',
+           'select_runs', 'check_corpus_dir', 'run_grid', 'train_flops', 'model_params', 'dry_run', 'dry_run_table',
+           'paper_table', 'collect', 'results_table', 'epoch_rows', 'curve_figure', 'epoch_figures',
+           'registry_baselines', 'bpb_figure', 'surprise_text', 'surprise_figure', 'samples_html', 'read_seeds',
+           'noise_note', 'findings', 'results_markdown', 'machines_text', 'baseline_grid', 'write_report',
+           'add_experiment_cli']
 
 # %% ../nbs/09_experiment.ipynb #741374f3
 def grid() -> list[tuple]:
@@ -60,10 +61,11 @@ def check_corpus_dir(corpus, runs='runs') -> Path:
     if c == reg or reg in c.parents: raise RunError(f"--corpus {corpus}: lies inside the run registry --runs {runs}; pass a corpus directory outside it")
     return Path(corpus)
 
-# %% ../nbs/09_experiment.ipynb #c98f3161
+# %% ../nbs/09_experiment.ipynb #ad9613d2
 # evaluation sizes per preset: `limit` test functions per run (absent: the whole test split; masked models: evaluate's seeded sample), held-out `lines`
 # and syntax `headers` (absent: evaluate_run's defaults, 100 and 20); smoke's are small, for the tests
 EVAL_SIZES = dict(smoke=dict(limit=20, lines=10, headers=2), cpu={}, paper={}, gpu={})
+EXPERIMENTS = {}  # presets of `codelm run` other than the grid: name -> command (codelm.cert registers 'cert'), run in place of `run_grid`
 
 def run_grid(preset_name:str='cpu', source:str='stdlib', csn_path=None, only:str|None=None, runs='runs', report='reports',
              corpus_dir=None, evaluate:bool=True, quiet:bool=False, budget_mb:float|None=None) -> dict:
@@ -502,13 +504,13 @@ targets wrong; masked accuracy is on masked positions only; bits per byte is com
         t_md.write_bytes(md); t_page.write_bytes(page)
     return out
 
-# %% ../nbs/09_experiment.ipynb #fef5aed3
+# %% ../nbs/09_experiment.ipynb #79473272
 def add_experiment_cli(sub):
     "The `codelm run` subcommand."
     f = Flags(sub.add_parser('run', help="train and evaluate the paper's grid and write the report",
                              description="Build what is missing (corpus, tokenizers), train and evaluate AWD-LSTM and AWD-QRNN x "
                                          "{word, unigram, bpe, char}, GPT-2, BERT, RoBERTa, and write REPORT/index.html."), run_grid, dry_run)
-    f.add('preset_name', '--preset', help=f"one of {', '.join(TRAIN_PRESETS)}")
+    f.add('preset_name', '--preset', help=f"one of {', '.join(TRAIN_PRESETS)} (the grid), or {', '.join(EXPERIMENTS) or 'none'} (another experiment)")
     f.add('source', help='stdlib, csn, or a directory of .py files')
     f.add('csn_path', help='with --source csn: the CodeSearchNet download')
     f.add('corpus_dir', '--corpus', help='use this corpus directory (default corpus/<source>)')
@@ -517,14 +519,16 @@ def add_experiment_cli(sub):
     f.add('report', help='where index.html goes')
     f.add('evaluate', '--no-eval', help='train only')
     f.add('budget_mb', type=Range(float, 0, open_lo=True).arg(), help="megabytes of training text for every run, above 0 (default: the preset's budget)")
+    f.add('problems', help='with --preset cert: a problem file in HumanEval\'s format (PandasEval.jsonl.gz) to score pass@1 on, behind the gate')
     f.add('dry_run', action='store_true', help="train nothing: print each run's parameters, tokens, epochs, FLOPs and estimated GPU hours")
     f.add('gpu_tflops', type=Range(float, 0, open_lo=True).arg(), help="with --dry-run: the accelerator's dense bf16 TFLOPS, above 0 (default %(default)g, an H100/H200 SXM)")
     f.add('mfu', type=Range(float, 0, 1, open_lo=True).arg(), help='with --dry-run: the utilisation assumed, above 0 and at most 1')
     f.add('train_mb', type=Range(float, 0, open_lo=True).arg(), help='with --dry-run: megabytes of training text per epoch, above 0, for a corpus not on this machine')
     f.parser.set_defaults(func=_run_cmd)
 
-# %% ../nbs/09_experiment.ipynb #e449ef44
+# %% ../nbs/09_experiment.ipynb #bf4f3844
 def _run_cmd(a):
+    if a.preset_name in EXPERIMENTS: return EXPERIMENTS[a.preset_name](a)
     if a.dry_run: return _dry_run_cmd(a)
     r = call(a, run_grid)
     return 1 if r['failed'] else 0

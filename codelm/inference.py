@@ -13,10 +13,10 @@ import torch, torch.nn.functional as F
 from .args import *
 
 # %% auto #0
-__all__ = ['HEAL_TOKENS', 'SAMPLES', 'NEW_CHARS', 'TEMPERATURE', 'TOP_K', 'TOP_P', 'SEED', 'FILLS', 'MASK', 'MAX_TEXT_BYTES',
-           'sample_next', 'truncate', 'token_surfaces', 'TokenHealer', 'Score', 'InferenceError', 'check_sampling',
-           'CodeLM', 'score_windows', 'AwdLM', 'load_lm', 'TransformerCausalLM', 'TransformerMaskedLM',
-           'decode_escapes', 'read_text_file', 'add_inference_cli']
+__all__ = ['HEAL_TOKENS', 'SAMPLES', 'NEW_CHARS', 'TEMPERATURE', 'TOP_K', 'TOP_P', 'SEED', 'FILLS', 'MASK', 'BEAMS',
+           'MAX_TEXT_BYTES', 'sample_next', 'truncate', 'token_surfaces', 'TokenHealer', 'Score', 'InferenceError',
+           'check_sampling', 'CodeLM', 'score_windows', 'AwdLM', 'load_lm', 'TransformerCausalLM',
+           'TransformerMaskedLM', 'decode_escapes', 'read_text_file', 'add_inference_cli']
 
 # %% ../nbs/06_inference.ipynb #26409ae3
 def sample_next(logits:torch.Tensor, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
@@ -232,9 +232,9 @@ def _rank_fills(lm, pre, post, cands, k):
     scored = [dict(fill=c, text=pre + c + post, bits=lm.score(pre + c + post).bits) for c in uniq]
     return sorted(scored, key=lambda d: d['bits'])[:k]
 
-# %% ../nbs/06_inference.ipynb #8b9f2614
+# %% ../nbs/06_inference.ipynb #61d26451
 class CodeLM:
-    "One interface for every model: `generate`, `score`, `next_logprobs`, `hits`, `fill_mask`, `name`, `family`, `tokenizer`."
+    "One interface for every model: `generate`, `beam`, `score`, `next_logprobs`, `hits`, `fill_mask`, `name`, `family`, `tokenizer`."
     family = 'causal'
     pseudo = False      # scores are pseudo-log-likelihoods (masked models), not the probability of the text
     accuracy = 'token'  # what `hits` counts: each next token's argmax ('token'), or hidden positions ('masked')
@@ -250,16 +250,19 @@ class CodeLM:
     # hooks, per family
     def _start(self, ids:torch.Tensor, n:int): raise NotImplementedError
     def _advance(self, state, ids:torch.Tensor): raise NotImplementedError
+    def _reorder(self, state, idx:torch.Tensor): raise NotImplementedError
     def _next_logprobs(self, seqs:list[list[int]], **kw) -> list[tuple[torch.Tensor, torch.Tensor]]: raise NotImplementedError
 
-    def _prompt_ids(self, prompt:str, heal:bool|int=False) -> tuple[list[int], list[int], str]:
-        "bos + the prompt's tokens less the last `heal` ones, cut from the left to fit the context; the tokens backed off, their text."
+    def _prompt_ids(self, prompt:str, heal:bool|int=False, reserve:int=0) -> tuple[list[int], list[int], str]:
+        "bos + the prompt's tokens less the last `heal` ones, cut to fit the context (and `reserve` new tokens); those backed off, their text."
         k = HEAL_TOKENS if heal is True else int(heal or 0)
         ids, back, removed = TokenHealer.of(self.tokenizer).split(prompt, k) if k and prompt else (self.tokenizer.encode(prompt), [], '')
         ids = [self.start_id] + list(ids)
-        room = max(1, self.context - 1)
+        keep = min(reserve + len(back), self.context // 2) if reserve else 0  # room for the regrown and new tokens: at most half the context
+        room = max(1, self.context - 1 - keep)
         if len(ids) > room:
-            warnings.warn(f'{self.name}: prompt of {len(ids)} tokens is longer than the context ({self.context}); keeping its last {room} tokens')
+            warnings.warn(f'{self.name}: prompt of {len(ids)} tokens is longer than the context ({self.context})'
+                          + (f' less {keep} tokens for the continuation' if keep else '') + f'; keeping its last {room} tokens')
             ids = ids[-room:]
         return ids, back, removed
 
@@ -332,6 +335,70 @@ def score_windows(n:int, context:int, stride:int) -> list[tuple[int, int, int]]:
         end = min(n, context if done == 1 else done + min(stride, context - 1)); res.append((max(0, end - context), end, done)); done = end
     return res
 
+# %% ../nbs/06_inference.ipynb #0886ca6a
+from .tokenization import ESC
+
+def _cut_until(text:str, until:re.Pattern, max_chars:int) -> tuple[str, bool]:
+    "(`text` cut before the first match of `until` or at `max_chars`, finished?); a half-spelled character waits."
+    end = text.rfind(ESC)  # a bare escape mark: an escape (SentencePiece kinds) whose ';' has not come yet
+    end = end if end >= 0 and ';' not in text[end:] else len(text.rstrip('\ufffd'))  # or a UTF-8 sequence cut short
+    m = until.search(text[:end])
+    if m and m.start() < max_chars: return text[:m.start()], True
+    if end >= max_chars: return text[:max_chars], True
+    return text, False
+
+# %% ../nbs/06_inference.ipynb #5623dcd0
+BEAMS = Range(int, 1, 100)  # `k` and `width` of `beam`
+
+@torch.inference_mode()
+def _beam(self, prompt:str, k:int=5, width:int|None=None, max_new_chars:int=40, until:str=r'\W', heal:bool|int=True) -> list[dict]:
+    "The `k` most probable distinct continuations of `prompt` (beam search), cut before `until`, best first."
+    BEAMS.check('k', k, InferenceError)
+    width = 2 * k if width is None else BEAMS.check('width', width, InferenceError)
+    if width < k: raise InferenceError(f'width={width}: expected at least k={k} (the beam must hold k hypotheses)')
+    NEW_CHARS.check('max_new_chars', max_new_chars, InferenceError)
+    if not isinstance(prompt, str): raise InferenceError(f'prompt: expected a str, got {type(prompt).__name__}')
+    try: pat = re.compile(until)
+    except (re.error, TypeError) as e: raise InferenceError(f'until={until!r}: expected a regular expression ({e})') from None
+    if pat.search('') is not None: raise InferenceError(f'until={until!r}: matches the empty text, so every continuation would end at once')
+    ids, back, removed = self._prompt_ids(prompt, heal, reserve=max_new_chars + 1)  # a long prompt leaves room for the continuation
+    self.last_heal = dict(removed=removed, healed=bool(removed))
+    if heal and prompt and not removed: self.last_heal['reason'] = 'no clean token boundary at the end of the prompt (unknown or lossy tokens)'
+    tk, eos, rg = self.tokenizer, self.tokenizer.eos_id, _Regrow(self.tokenizer, back, 1)
+    ban = torch.tensor(sorted({i for i in (*tk.special_ids, tk.unk_id) if i is not None} - {eos}), dtype=torch.long)
+    def text(full): return full[len(removed):] if full.startswith(removed) else ''  # a path's new text: after what it regrew
+    done, live = {}, [([], 0.0)]  # finished text -> best log-probability; live (tokens, log-probability), best first
+    def finish(t, lp):
+        if lp > done.get(t, float('-inf')): done[t] = lp
+    state, logits = self._start(torch.tensor(ids, device=self.device), 1)
+    for _ in range(max(1, min(self.context - len(ids), 8 * max_new_chars + 8 + rg.size))):
+        lp = rg.mask(logits.float().log_softmax(-1).cpu().double().index_fill(-1, ban, float('-inf')))
+        cand = lp + torch.tensor([s for _, s in live], dtype=torch.float64)[:, None]
+        top, keep, seen = cand.view(-1).topk(min(2 * width, cand.numel())), [], set()
+        for s, f in zip(top.values.tolist(), top.indices.tolist()):
+            if s == float('-inf') or len(keep) == width: break
+            r, t = divmod(f, cand.shape[1])
+            if t == eos: finish(_cut_until(text(tk.decode(live[r][0])), pat, max_new_chars)[0], s); continue  # never while regrowing: masked
+            toks, p = live[r][0] + [t], rg.pos[r]
+            if p is not None: p = p + len(rg.h.surf[t]); p = p if p < rg.size else None
+            full = tk.decode(toks)
+            if p is None:
+                new, fin = _cut_until(text(full), pat, max_new_chars)
+                if fin: finish(new, s); continue
+            key = (full, p) if '\ufffd' not in full and ESC not in full else tuple(toks)
+            if key not in seen: seen.add(key); keep.append((r, t, toks, s, p))
+        if not keep: break
+        live, rg.pos = [(toks, s) for _, _, toks, s, _ in keep], [p for *_, p in keep]
+        if len(done) >= k and live[0][1] <= sorted(done.values(), reverse=True)[k - 1]: break  # no live one can still enter the top k
+        state = self._reorder(state, torch.tensor([r for r, *_ in keep], device=self.device))
+        state, logits = self._advance(state, torch.tensor([t for _, t, *_ in keep], device=self.device))
+    else:  # out of steps (the context is full): the live hypotheses end where they are
+        for (toks, s), p in zip(live, rg.pos):
+            if p is None: finish(_cut_until(text(tk.decode(toks)), pat, max_new_chars)[0], s)
+    return [dict(text=t, logprob=lp) for t, lp in sorted(done.items(), key=lambda d: -d[1])[:k]]
+
+CodeLM.beam = _beam
+
 # %% ../nbs/06_inference.ipynb #c806b700
 from .data import *
 from .tokenization import load_tokenizer, model_file, TOKENIZER_META
@@ -347,6 +414,12 @@ def _repeat_state(h, n:int):
     if isinstance(h, torch.Tensor): return h.repeat(1, n, *[1] * (h.dim() - 2))
     return type(h)(_repeat_state(x, n) for x in h)
 
+# %% ../nbs/06_inference.ipynb #1f638cb7
+def _select_state(h, idx:torch.Tensor):
+    "The rows `idx` of every tensor of a (nested) RNN state, along the batch dimension (dim 1)."
+    if isinstance(h, torch.Tensor): return h.index_select(1, idx.to(h.device))
+    return type(h)(_select_state(x, idx) for x in h)
+
 # %% ../nbs/06_inference.ipynb #ba334916
 def _fast_rnns(model):
     "The weights (w_ih, w_hh, b_ih, b_hh) of each LSTM of an AWD-LSTM in eval mode, set by the prompt's pass (None for other models)."
@@ -357,7 +430,7 @@ def _fast_rnns(model):
                and not r.module.bidirectional and not r.module.proj_size for r in enc.rnns): return None
     return [tuple(getattr(r.module, f'{k}_l0') for k in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')) for r in enc.rnns]
 
-# %% ../nbs/06_inference.ipynb #62c72d72
+# %% ../nbs/06_inference.ipynb #0dbfcecf
 class AwdLM(CodeLM):
     "A `CodeLM` over a fastai AWD-LSTM / AWD-QRNN language model (hidden state reused between steps)."
     family = 'causal'
@@ -380,6 +453,9 @@ class AwdLM(CodeLM):
             x, c = torch.lstm_cell(x, (h[0], c[0]), *w); hid.append((x[None], c[None]))
         enc.hidden = hid
         return rnns, self.model[1].decoder(x)
+    def _reorder(self, rnns, idx):
+        enc = self.model[0]; enc.hidden, enc.bs = _select_state(enc.hidden, idx), len(idx)
+        return rnns
     def _next_logprobs(self, seqs, rows:int=64, step:int=128):
         "Longest first, groups of `rows` with a fresh hidden state, in steps of `step` tokens; rows leave the batch as they end."
         order, step = sorted(range(len(seqs)), key=lambda i: -len(seqs[i])), min(step, self.chunk)
@@ -457,7 +533,7 @@ def _cache_name(hf) -> str:
     import inspect
     return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
 
-# %% ../nbs/06_inference.ipynb #c410152c
+# %% ../nbs/06_inference.ipynb #3b1412d7
 class TransformerCausalLM(CodeLM):
     "A `CodeLM` over a transformers causal LM (GPT-2): the prompt runs once, its key/value cache serves every sample."
     family = 'causal'
@@ -477,6 +553,10 @@ class TransformerCausalLM(CodeLM):
         emb = self.hf.get_input_embeddings()(ids[:, None])  # as input_ids would, minus transformers' per-step padding check (a sync)
         out = self.hf(inputs_embeds=emb, use_cache=True, **{self._kv: cache})
         return getattr(out, self._kv), out.logits[:, -1]
+    def _reorder(self, cache, idx):
+        if hasattr(cache, 'reorder_cache'): cache.reorder_cache(idx); return cache
+        if isinstance(cache, tuple): return tuple(tuple(t.index_select(0, idx.to(t.device)) for t in layer) for layer in cache)
+        raise InferenceError(f'{self.name}: beam search cannot reorder a key/value cache of type {type(cache).__name__}')
     def _next_logprobs(self, seqs, max_tokens:int|None=None):
         "Every window of every sequence (`score_windows`), shortest first, about `max_tokens` tokens a forward pass."
         cpu = self.device.type == 'cpu'  # on a CPU, batches that stay in cache beat big ones (2048 tokens: twice as fast as 16384)
@@ -492,7 +572,7 @@ class TransformerCausalLM(CodeLM):
             for r, (i, b, e, d) in enumerate(batch): lp[i][d - 1:e - 1], pr[i][d - 1:e - 1] = a[r, d - 1 - b:e - 1 - b], p[r, d - 1 - b:e - 1 - b]
         return list(zip(lp, pr))
 
-# %% ../nbs/06_inference.ipynb #e9a0797e
+# %% ../nbs/06_inference.ipynb #3e541498
 class TransformerMaskedLM(CodeLM):
     "A `CodeLM` over a transformers masked LM (BERT, RoBERTa): pseudo-log-likelihood scores, native multi-token fills."
     family, pseudo, accuracy = 'masked', True, 'masked'
@@ -530,6 +610,7 @@ class TransformerMaskedLM(CodeLM):
         return lg
     def _start(self, ids, n): rows = ids.repeat(n, 1); return rows, self._next(rows)
     def _advance(self, rows, ids): rows = torch.cat([rows, ids[:, None]], 1); return rows, self._next(rows)
+    def _reorder(self, rows, idx): return rows[idx.to(rows.device)]
 
 # %% ../nbs/06_inference.ipynb #cdfbe0ce
 @torch.no_grad()

@@ -490,11 +490,11 @@ def train_plan(corpus, preset_name:str, arch:str, budget_mb:float|None=None, epo
     valid = dict(max_bytes=int(p['valid_mb'] * 1e6), seed=seed) if p.get('valid_mb') else None
     return dict(budget_mb=mb, budget_bytes=budget, epochs=passes, train_sample=train, valid_sample=valid, split_bytes=total, note=note)
 
-# %% ../nbs/05_train.ipynb #0500f4c7
+# %% ../nbs/05_train.ipynb #2292fc6d
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
               drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False, precision:str='auto', seq_len:int|None=None, micro_bs:int|None=None,
-              mask_p:float|None=None, sample_seed:int|None=None) -> dict:
+              mask_p:float|None=None, sample_seed:int|None=None, freeze_epochs:int|None=None) -> dict:
     "Train one model on its preset's budget of training bytes and write its run directory (data-parallel when launched on several processes)."
     kind = check_run_args(arch, tokenizer, preset_name, corpus)
     out, p = Path(out), preset(preset_name)
@@ -523,7 +523,9 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
     lr_src = 'flag --lr' if lr is not None else 'lr_find' if (lr_find or hp.get('lr') is None) else f'preset {preset_name}'
     lr = lr if lr is not None else None if lr_src == 'lr_find' else hp['lr']
     drop_mult = hp.get('drop_mult') if drop_mult is None else drop_mult
-    freeze = p['freeze_epochs'] if pretrained else 0  # a frozen body only means something when it holds pretrained weights
+    if freeze_epochs is not None and (isinstance(freeze_epochs, bool) or not isinstance(freeze_epochs, int) or freeze_epochs < 0):
+        raise RunError(f'--freeze-epochs {freeze_epochs}: expected a whole number of epochs, 0 or more')
+    freeze = (p['freeze_epochs'] if freeze_epochs is None else freeze_epochs) if pretrained else 0  # a frozen body only means something when it holds pretrained weights
     with run_lock(out) if rank0 else contextlib.nullcontext(), _undone_if_refused(out, TOKENIZER_FILES if rank0 else ()) as made:
         ckpt = out/'checkpoint.safetensors'
         old = read_meta(out, finished=False) if (out/RUN_META).exists() else None
@@ -552,7 +554,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
         if os.environ.get('CODELM_FAIL_AT'): learn.add_cb(FailAt(os.environ['CODELM_FAIL_AT']))
         cfg = dict(name=out.name, arch=arch, family=fam, tokenizer=kind, tokenizer_name=tok.name, tokenizer_vocab_size=tok.vocab_size,
                    tokenizer_lossless=tok.lossless, tokenizer_source=tok_info or (old or {}).get('tokenizer_source'), preset=preset_name, seed=seed, epochs=epochs, freeze_epochs=freeze,
-                   frozen_first='pretrained weights: the body is frozen for the first epoch' if freeze else 'from scratch: every layer trains from the first step',
+                   frozen_first=(f"pretrained weights: the body is frozen for the first {'epoch' if freeze == 1 else f'{freeze} epochs'}" if freeze else 'pretrained weights, continued: every layer trains from the first step' if pretrained else 'from scratch: every layer trains from the first step'),
                    budget_mb=plan['budget_mb'], budget_bytes=plan['budget_bytes'], budget_note=plan['note'],
                    train_sample=dict(split='train', **(plan['train_sample'] or dict(max_bytes=None, seed=seed)), bytes=learn.train_bytes),
                    valid_sample=dict(split='valid', **(plan['valid_sample'] or dict(max_bytes=None, seed=seed))),
@@ -609,7 +611,7 @@ Several nodes need RUN/ on a shared filesystem to resume; token caches go to $CO
 # %% ../nbs/05_train.ipynb #7453e50d
 SEED_MAX = 2**32 - 1  # NumPy's seeds are 32-bit
 
-# %% ../nbs/05_train.ipynb #56264b97
+# %% ../nbs/05_train.ipynb #72235284
 def add_train_cli(sub):
     "The `codelm train` subcommand."
     f = Flags(sub.add_parser('train', help='train one model by the paper recipe into a run directory',
@@ -629,6 +631,7 @@ def add_train_cli(sub):
     f.add('budget_mb', type=Range(float, 0, open_lo=True, what='a finite number of megabytes above 0').arg(),
           help="megabytes of training text (default: the preset's); a seeded sample of the train split, or several passes over all of it when larger")
     f.add('epochs', type=Range(int, 0).arg(), help='passes over the budget\'s text (default: one, or as many as a budget larger than the split needs)')
+    f.add('freeze_epochs', type=Range(int, 0).arg(), help="with --pretrained: epochs with the body frozen first (default: the preset's, 1); 0 continues pre-training as CERT does")
     f.add('bs', type=Range(int, 1, what='a batch size of 1 or more').arg(), help='batch size per process (default: the preset\'s); the optimizer steps on BS x processes')
     f.add('lr', type=Range(float, 0, open_lo=True, what='a finite learning rate above 0').arg(), help="learning rate (default: the preset's, from its sweep)")
     f.add('lr_find', help="take lr_find's suggestion (the preset's rule) instead of the preset's rate")

@@ -241,6 +241,16 @@ def test_library_keeps_the_functions_that_use_it(tmp_path):
     assert len({st['fingerprint'] for st in got.values()}) == 3
     assert 'library pandas: 30 functions use it, 45 left out' in codelm('corpus', 'stats', tmp_path/'pandas').stdout
 
+def test_a_full_split_reads_no_more_files(tmp_path):
+    "`--limit N`: the first N functions of each split, as before, and a split once full reads none of its other files (they are numbered in stats.json)."
+    src = library_source(tmp_path/'src', n=30)
+    full = build_corpus(src, tmp_path/'full', autopep8=False, workers=2, quiet=True)
+    st = build_corpus(src, tmp_path/'cut', autopep8=False, workers=2, limit=5, quiet=True)
+    assert st['splits']['train']['functions'] == 5 and full['splits']['train']['functions'] > 5
+    assert [r['code'] for r in load_split(tmp_path/'cut', 'train')] == [r['code'] for r in load_split(tmp_path/'full', 'train')][:5]
+    assert st['limits']['files_not_read'] > 50 and 'files_not_read' not in full['limits'], (st['limits'], full['limits'])
+    assert 'files of full splits not read' in data.format_stats(st)
+
 def installed_package(site, version, n=20):
     "`toylib` as pip installs it: the package under `site` with its dist-info; n folders of tests that call it."
     pkg = site/'toylib'
