@@ -46,7 +46,7 @@ def cert_corpora(library:str='pandas', packages:str='pandas', corpus_root='corpu
         out[stage] = lib.with_name(f'{lib.name}-{stage}'); sketch_corpus(lib, out[stage], stage)
     return out
 
-# %% ../nbs/09a_cert.ipynb #7702d2e4
+# %% ../nbs/09a_cert.ipynb #fdfc43d1
 def evaluate_cert(reg, corpora:dict, sites:int=100, limit:int|None=None, seed:int=0, sketches:int=8) -> dict:
     "CERT's two stages on library-call completion, and the sketcher's and generator's bits per byte on their own texts; `reg/cert.json`."
     reg, t0, corpus = Path(reg), time.time(), corpora['library']
@@ -56,11 +56,9 @@ def evaluate_cert(reg, corpora:dict, sites:int=100, limit:int|None=None, seed:in
     for name, lm in (('sketcher', sk), ('generator', gen)):
         s = _evaluate.score_functions(lm, split_codes(corpora[name], 'test'), seed=seed)
         own[name] = {key: s[key] for key in ('functions', 'bytes', 'bpb', 'bpb_ci', 'token_accuracy', 'scoring_seconds')}
-    lm = CertLM(sk, gen, name='CERT (sketcher + generator)')
+    lm = CertLM(sk, gen, name='CERT (sketcher + generator)', sketches=sketches, seed=seed)
     every = split_codes(corpus, 'test')
     codes = [every[i] for i in _evaluate.select_test_functions(len(every), limit, None, seed)['idx']]
-    beam = lm.beam
-    lm.beam = lambda prompt, k=5, **kw: beam(prompt, k=k, sketches=sketches, seed=seed, **kw)
     calls = _evaluate.library_call_completion(lm, codes, lib, n=sites, seed=seed, train_codes=_evaluate.library_train_codes(corpus, seed))
     alone = {name: {key: v for key, v in _evaluate.library_call_completion(m, codes, lib, n=sites, seed=seed).items() if key != 'examples'}
              for name, m in (('sketcher', sk), ('generator', gen))}   # each stage on the prompt alone: what the routing adds, or costs

@@ -494,12 +494,12 @@ def has_placeholder(sketch:str) -> bool:
     "Whether a sampled sketch is empty or still holds one of CERT's placeholders as a name: then the generator fills it in."
     return not sketch.strip() or bool(_PLACEHOLDER_RE.search(sketch))
 
-# %% ../nbs/08_humaneval.ipynb #fc8535ed
+# %% ../nbs/08_humaneval.ipynb #f6445f20
 class CertLM:
     "CERT's inference over a sketcher and a generator (any models with `generate`): sample sketches, fill the most common if it needs it."
     family, pseudo, kind = 'causal', False, 'cert'
-    def __init__(self, sketcher, generator, name:str|None=None):
-        self.sketcher, self.generator = sketcher, generator
+    def __init__(self, sketcher, generator, name:str|None=None, sketches:int=8, temperature:float=0.8, seed:int=0):
+        self.sketcher, self.generator, self.sketches, self.temperature, self.seed = sketcher, generator, sketches, temperature, seed
         self.name = name or f'CERT({getattr(sketcher, "name", "sketcher")} + {getattr(generator, "name", "generator")})'
         self.last_route, self.routes = None, Counter()
     def __repr__(self): return f'CertLM({self.name!r})'
@@ -518,11 +518,11 @@ class CertLM:
         if all(o == '' for o in out): self._note('sketcher (the generator wrote nothing)', popular); return sk
         self._note('generator', popular); return out
 
-# %% ../nbs/08_humaneval.ipynb #d85790c7
+# %% ../nbs/08_humaneval.ipynb #c48d4fb7
 @patch
-def beam(self:CertLM, prompt:str, k:int=5, sketches:int=8, temperature:float=0.8, seed:int=0, **kw) -> list[dict]:
+def beam(self:CertLM, prompt:str, k:int=5, **kw) -> list[dict]:
     "The `k` best continuations of `prompt` by beam search, from the model CERT's routing picks (sketches of the line, most common)."
-    sk = self.sketcher.generate(prompt, n=sketches, max_new_chars=80, temperature=temperature, stop=['\n'], seed=seed)
+    sk = self.sketcher.generate(prompt, n=self.sketches, max_new_chars=80, temperature=self.temperature, stop=['\n'], seed=self.seed)
     p2, popular = self._route(prompt, sk)
     self._note('sketcher' if p2 is None else 'generator', popular)
     return (self.sketcher if p2 is None else self.generator).beam(p2 or prompt, k=k, **kw)

@@ -4,7 +4,7 @@
 1. nbdev-clean and nbdev-export must not change the working tree (else the notebooks and the library disagree,
    or a notebook was committed unclean): that check counts as one test.
 2. nbdev-test runs every notebook, skipping the cells flagged in tst_flags (slow cuda net): one test per notebook.
-3. pytest tests/: one test per pytest test.
+3. pytest tests/: one test per pytest test, a test file per worker where pytest-xdist is installed (CODELM_TEST_WORKERS).
 """
 import hashlib, os, re, subprocess, sys, tempfile, time
 import xml.etree.ElementTree as ET
@@ -51,10 +51,24 @@ nb_failed = len(bad)
 print(f'notebooks: {len(nbs) - nb_failed} passed, {nb_failed} failed ({time.time() - t:.0f}s)')
 passed += len(nbs) - nb_failed; failed += nb_failed
 
+def pytest_workers() -> tuple[list[str], dict]:
+    "pytest-xdist's flags and the environment for them: a test file per worker (its module fixtures built once), the cores shared out."
+    cpus = os.cpu_count() or 1
+    n = int(os.environ.get('CODELM_TEST_WORKERS', min(cpus, 4)))
+    try: import xdist  # noqa: F401
+    except ImportError: n = 1
+    if n <= 1: return [], {}
+    # many tests wait on a child process or on I/O, so one worker leaves a core idle half the time (user+sys 1.2 cores of 2);
+    # each worker's torch gets its share of the cores, else 2 workers x 2 threads fight over 2 cores
+    return ['-n', str(n), '--dist', 'loadfile'], {'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', str(max(1, cpus // n)))}
+
 step('pytest tests/')
+flags, env = pytest_workers()
+print(f'{flags[1]} workers, OMP_NUM_THREADS={env["OMP_NUM_THREADS"]} each' if flags else 'one process (pytest-xdist missing)', flush=True)
 with tempfile.TemporaryDirectory() as d:
     xml = Path(d)/'junit.xml'
-    r = subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-q', '-rs', '--durations=12', f'--junitxml={xml}'])
+    r = subprocess.run([sys.executable, '-m', 'pytest', 'tests', '-q', '-rs', '--durations=12', f'--junitxml={xml}', *flags],
+                       env={**os.environ, **env})
     if xml.exists():
         s = ET.parse(xml).getroot()
         s = s if s.tag == 'testsuite' else s.find('testsuite')
