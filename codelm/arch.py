@@ -10,17 +10,18 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Callable
 
 # %% auto #0
-__all__ = ['ARCHS', 'FAMILIES', 'CODES', 'BATCHES', 'Arch', 'ArchError', 'register_arch', 'get_arch', 'arch_names']
+__all__ = ['ARCHS', 'FAMILIES', 'CODES', 'BATCHES', 'PAPER_FAMILIES', 'Arch', 'ArchError', 'register_arch', 'get_arch',
+           'arch_names']
 
-# %% ../nbs/00a_arch.ipynb #85a3e1f3
+# %% ../nbs/00a_arch.ipynb #e63b8977
 @dataclass
 class Arch:
     "One architecture: what every module of codelm needs to know of it."
     name: str
-    family: str                    # 'causal' (writes left to right) or 'masked' (fills blanks)
+    family: str                    # 'causal' (writes left to right), 'masked' (fills blanks) or 'seq2seq' (encodes a source, writes a target)
     code: str                      # the module whose model code builds it: 'awd' or 'transformer'
     tokenizers: tuple              # tokenizer kinds it trains with; the first is its default
-    batches: str = ''              # how its ids become batches (codelm.loaders): 'stream' (AWD: stateful rows), 'blocks' (packed causal blocks), 'masked'; default from family and code
+    batches: str = ''              # how its ids become batches (codelm.loaders): 'stream' (AWD: stateful rows), 'blocks' (packed causal blocks), 'masked', 'pairs' (source and target); default from family and code
     hub: str|None = None           # the Hugging Face model it mirrors: its tokenizer, and its weights with `--pretrained hub`
     model: object = None           # awd: the fastai model class; transformer: (config class, model class) names in `transformers`
     sizes: dict = field(default_factory=dict)  # preset -> sizes (awd: tokenizer kind -> sizes, 'default' for the rest)
@@ -33,9 +34,10 @@ class Arch:
 class ArchError(ValueError):
     "An architecture that is not registered, or an entry that is not valid; the message names it and what was expected."
 
-# %% ../nbs/00a_arch.ipynb #54878f5c
+# %% ../nbs/00a_arch.ipynb #d7e07315
 ARCHS: dict[str, Arch] = {}
-FAMILIES, CODES, BATCHES = ('causal', 'masked'), ('awd', 'transformer'), ('stream', 'blocks', 'masked')
+FAMILIES, CODES, BATCHES = ('causal', 'masked', 'seq2seq'), ('awd', 'transformer'), ('stream', 'blocks', 'masked', 'pairs')
+PAPER_FAMILIES = ('causal', 'masked')  # the paper's grid: language models; seq2seq translators are PyMT5's task
 
 def register_arch(name:str, **kw) -> Arch:
     "Register architecture `name`, or fill in fields of a registered one; its entry."
@@ -44,16 +46,17 @@ def register_arch(name:str, **kw) -> Arch:
     if a.family not in FAMILIES: raise ArchError(f"{name}: family {a.family!r}; expected one of {', '.join(FAMILIES)}")
     if a.code not in CODES: raise ArchError(f"{name}: code {a.code!r}; expected one of {', '.join(CODES)}")
     if not a.tokenizers: raise ArchError(f"{name}: no tokenizer kind")
-    a.batches = a.batches or ('masked' if a.family == 'masked' else 'stream' if a.code == 'awd' else 'blocks')
+    a.batches = a.batches or ('masked' if a.family == 'masked' else 'pairs' if a.family == 'seq2seq' else 'stream' if a.code == 'awd' else 'blocks')
     if a.batches not in BATCHES: raise ArchError(f"{name}: batches {a.batches!r}; expected one of {', '.join(BATCHES)}")
     ARCHS[name] = a
     return a
 
-# %% ../nbs/00a_arch.ipynb #a3a0e4ad
+# %% ../nbs/00a_arch.ipynb #dad18eeb
 for _n in ('awd_lstm', 'awd_qrnn'): register_arch(_n, family='causal', code='awd', tokenizers=('word', 'unigram', 'bpe', 'char'))
 register_arch('gpt2', family='causal', code='transformer', tokenizers=('bytebpe',), hub='gpt2')
 register_arch('bert', family='masked', code='transformer', tokenizers=('wordpiece',), hub='bert-base-cased')
 register_arch('roberta', family='masked', code='transformer', tokenizers=('bytebpe',), hub='roberta-base')
+register_arch('t5', family='seq2seq', code='transformer', tokenizers=('bytebpe',), hub='Salesforce/codet5-small')
 
 # %% ../nbs/00a_arch.ipynb #26d17442
 def get_arch(name:str, flag:str='--arch', error=ArchError) -> Arch:

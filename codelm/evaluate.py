@@ -285,9 +285,9 @@ def baselines_table(b:dict) -> str:
             + f"\n\nOn {b['test_functions']} test functions ({b['test_bytes']:,} bytes); the headline baseline is the stronger of the "
               f"two measured on all of them under the models' conditioning: {b['headline'].replace('_', ' ')}, {b['headline_bpb']:.3f}.")
 
-# %% ../nbs/07_evaluate.ipynb #d6697b43
+# %% ../nbs/07_evaluate.ipynb #067d2a52
 from .inference import *
-from .rundir import read_meta, write_result
+from .rundir import read_meta, write_result, RunError
 import torch
 
 # %% ../nbs/07_evaluate.ipynb #a958e27f
@@ -567,7 +567,7 @@ def _library_calls(lm, corpus, codes:list[str], n:int, seed:int) -> dict|None:
     if not _is_module_path(lib['name']): raise CorpusError(f"{Path(corpus)/'stats.json'}: field 'library.name' is {lib['name']!r} (expected a module name such as pandas)")
     return library_call_completion(lm, codes, lib['name'], n=n, seed=seed, train_codes=library_train_codes(corpus, seed))
 
-# %% ../nbs/07_evaluate.ipynb #4f82c19a
+# %% ../nbs/07_evaluate.ipynb #7d682ae1
 def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=40, lines:int=100, headers:int=20, samples:int=5,
                  library_sites:int=100, seed:int=0, order:int=5, device=None, quiet:bool=True) -> dict:
     "Evaluate a run on the test split (all of it, a seeded sample of `masked_sample` for masked models, or the first `limit`): writes RUN/metrics.json and RUN/samples.json; returns the metrics."
@@ -578,6 +578,7 @@ def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=4
     corpus = Path(corpus or cfg.get('corpus') or '')
     if not (corpus/'test.jsonl.gz').exists(): raise CorpusError(f'--corpus {corpus}: no test split (test.jsonl.gz); pass --corpus DIR')
     leak = check_leakage(corpus)
+    if cfg.get('family') == 'seq2seq': raise RunError(f'{run}: a sequence-to-sequence run (it translates, it does not model code): score it with `codelm translate {run} --examples DIR`')
     t0 = time.time(); lm = load_lm(run, device=device)
     every = split_codes(corpus, 'test')
     if not every: raise CorpusError(f'{corpus}/test.jsonl.gz: no functions to evaluate')

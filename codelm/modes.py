@@ -83,18 +83,18 @@ def mode_example(f:dict, mode:str) -> dict|None:
     if any(not f[x].strip() for x in tgt) or (source := mode_source(f, mode)) is None: return None
     return dict(mode=mode, source=source, target=f['docstring'] if tgt == ('docstring',) else method_text(f, tgt))
 
-# %% ../nbs/00c_modes.ipynb #753456e0
-MODES_VERSION = 1  # bump when features or examples change: invalidates every modes corpus
+# %% ../nbs/00c_modes.ipynb #84e3e396
+MODES_VERSION = 2  # bump when features or examples change: invalidates every modes corpus
 
 def _keys(f:dict) -> tuple[str, ...]:
     "What identifies a method across splits: its code, and its signature with its docstring if it has one (whitespace-normalised)."
     code = normalized_hash(f['signature'] + '\n' + f['body'])
     return (code, normalized_hash(f['signature'] + '\n' + f['docstring'])) if f['docstring'] else (code,)
 
-# %% ../nbs/00c_modes.ipynb #375bd48e
+# %% ../nbs/00c_modes.ipynb #9b45870f
 def _modes_split(corpus, split, dst, modes, summary, skips, held:set, counts:Counter) -> JsonlWriter:
     "Write `split`'s examples of every mode to `dst`; a train method that matches a `held` key is left out (held-out splits add theirs)."
-    with JsonlWriter(dst, size=lambda r: len(r['source'].encode()) + len(r['target'].encode())) as w:
+    with JsonlWriter(dst, size=lambda r: len(r['code'].encode())) as w:
         for i, rec in enumerate(read_split(corpus, split), 1):
             where = f'{Path(corpus)/split}.jsonl.gz:{i}'
             try: f = method_features(rec['code'], rec.get('docstring') or '', where, summary)
@@ -107,7 +107,8 @@ def _modes_split(corpus, split, dst, modes, summary, skips, held:set, counts:Cou
             for m in modes:
                 if (ex := mode_example(f, m)) is None: counts[f'{split} {m} not_applicable'] += 1; continue
                 counts[f'{split} {m}'] += 1
-                w.write(dict(id=f'{split}-{i}', **{k: rec.get(k, '') for k in ('repo', 'path', 'func_name', 'url')}, **ex))
+                w.write(dict(id=f'{split}-{i}', **{k: rec.get(k, '') for k in ('repo', 'path', 'func_name', 'url')}, **ex,
+                             code=ex['source'] + ex['target']))
     return w
 
 # %% ../nbs/00c_modes.ipynb #e31510e7

@@ -263,12 +263,14 @@ def load_pretrained(arch:str, src):
     if m.config.model_type != arch: raise TransformerError(f"--pretrained {src}: holds a {m.config.model_type!r} model, not {arch!r} (--arch {arch})")
     return m
 
-# %% ../nbs/04_transformer.ipynb #9f8051b1
+# %% ../nbs/04_transformer.ipynb #dc66e372
 def check_tokenizer(arch:str, tok) -> None:
     "Raise a `TransformerError` if `tok` lacks the special tokens `arch` needs."
     name = getattr(tok, 'name', type(tok).__name__)
     fam = get_arch(arch).family
     if fam == 'causal' and tok.eos_id is None: raise TransformerError(f"tokenizer {name}: {arch} needs an end-of-text token to join functions; it has none")
+    if fam == 'seq2seq' and (tok.eos_id is None or tok.pad_id is None or tok.pad_id == tok.eos_id):
+        raise TransformerError(f"tokenizer {name}: {arch} needs an end token and a padding token of its own (its decoder starts from it); it has {tok.eos_id!r} and {tok.pad_id!r}")
     if fam == 'masked':
         if tok.mask_id is None: raise TransformerError(f"tokenizer {name}: {arch} is a masked LM and needs a mask token; it has none (use bytebpe or wordpiece)")
         if tok.pad_id is None or tok.pad_id in (tok.mask_id, tok.bos_id, tok.eos_id, tok.unk_id):
