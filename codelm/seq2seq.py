@@ -122,7 +122,7 @@ def seq2seq_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_m
 # %% ../nbs/04b_seq2seq.ipynb #656f05ea
 DOC_TOKENS = 128  # the longest docstring written: CodeXGLUE code-to-text's max_target_length
 
-# %% ../nbs/04b_seq2seq.ipynb #a6fb36eb
+# %% ../nbs/04b_seq2seq.ipynb #57285e87
 class Seq2SeqLM:
     "A sequence-to-sequence run as a translator: `translate(source, mode, beams)` writes the target."
     family, kind = 'seq2seq', 'sequence-to-sequence'
@@ -130,15 +130,19 @@ class Seq2SeqLM:
         self.hf, self.tokenizer, self.name, self.max_len = hf.eval(), tok, name, max_len
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu')); self.hf.to(self.device)
     def __repr__(self): return f'Seq2SeqLM({self.name!r}, {sum(p.numel() for p in self.hf.parameters()):,} parameters)'
-    @torch.no_grad()
     def translate(self, source:str, mode:str|None=None, beams:int=1, max_new_tokens:int|None=None) -> str:
         "The target the model writes for `source` (greedy, or the best of a beam search of width `beams`)."
+        return self.translate_batch([source], mode, beams, max_new_tokens)[0]
+    @torch.no_grad()
+    def translate_batch(self, sources:list[str], mode:str|None=None, beams:int=1, max_new_tokens:int|None=None) -> list[str]:
+        "The targets for `sources`, decoded together (the sources padded, each masked to its own tokens)."
         t = self.tokenizer
         if max_new_tokens is None: max_new_tokens = min(self.max_len, DOC_TOKENS) if mode and parse_mode(mode)[1] == ('docstring',) else self.max_len
-        ids = torch.tensor([t.encode(source)[:self.max_len - 1] + [t.eos_id]], device=self.device)
-        out = self.hf.generate(input_ids=ids, attention_mask=torch.ones_like(ids), max_new_tokens=max_new_tokens, num_beams=beams,
-                               do_sample=False, decoder_start_token_id=t.pad_id, eos_token_id=t.eos_id, pad_token_id=t.pad_id)[0].tolist()[1:]
-        return t.decode(out[:out.index(t.eos_id)] if t.eos_id in out else out)
+        (src, _), _ = pad_pairs([(ids[:self.max_len - 1] + [t.eos_id], [t.eos_id]) for ids in t.encode_batch(sources)], t.pad_id)
+        src = src.to(self.device)
+        outs = self.hf.generate(input_ids=src, attention_mask=(src != t.pad_id).long(), max_new_tokens=max_new_tokens, num_beams=beams,
+                                do_sample=False, decoder_start_token_id=t.pad_id, eos_token_id=t.eos_id, pad_token_id=t.pad_id).tolist()
+        return [t.decode(o[1:o.index(t.eos_id, 1)] if t.eos_id in o[1:] else [i for i in o[1:] if i != t.pad_id]) for o in outs]
 
 # %% ../nbs/04b_seq2seq.ipynb #fa8ff523
 def load_seq2seq(run, cfg:dict, tok, device=None) -> Seq2SeqLM:

@@ -18,8 +18,8 @@ from .args import Flags, call
 from .modes import ModesError, parse_mode, load_examples, method_features, mode_source, HEADLINE, MODES
 
 # %% auto #0
-__all__ = ['Retrieval', 'CausalTranslator', 'evaluate_translation', 'translator', 'source_of', 'format_translation',
-           'add_translate_cli']
+__all__ = ['Retrieval', 'CausalTranslator', 'evaluate_translation', 'trained_on_modes', 'translator', 'source_of',
+           'translate_text', 'format_translation', 'add_translate_cli']
 
 # %% ../nbs/07d_translate.ipynb #84b8a8af
 _WORD = re.compile(r'[\w]+|[^\s\w]')
@@ -105,7 +105,7 @@ def _syntax_text(source:str, mode:str, pred:str) -> str|None:
     if tgt == ('body',): return _untagged(source) + (pred if pred.strip() else '')
     return pred
 
-# %% ../nbs/07d_translate.ipynb #d84a3721
+# %% ../nbs/07d_translate.ipynb #96fed291
 def evaluate_translation(model, examples, modes=None, sample:int|None=None, seed:int=0, show:int=3) -> dict:
     "Each mode's held-out examples translated by `model`: BLEU-4, ROUGE-L F and (code targets) syntax validity, with intervals."
     t0, examples_dir = time.time(), Path(examples)
@@ -116,7 +116,10 @@ def evaluate_translation(model, examples, modes=None, sample:int|None=None, seed
         ex, t1 = load_examples(examples_dir, 'test', mode), time.time()
         if not ex: raise ModesError(f"{examples_dir/'test.jsonl.gz'}: no example of mode {mode!r} (its modes: {', '.join(load_stats(examples_dir)['settings']['modes'])})")
         chosen = [ex[i] for i in select_test_functions(len(ex), None, sample, seed)['idx']]
-        preds = {e['id']: model.translate(e['source'], mode) for e in chosen}
+        if hasattr(model, 'translate_batch'):   # a sequence-to-sequence run decodes 16 at a time
+            preds = {e['id']: p for i in range(0, len(chosen), 16)
+                     for e, p in zip(chosen[i:i + 16], model.translate_batch([e['source'] for e in chosen[i:i + 16]], mode))}
+        else: preds = {e['id']: model.translate(e['source'], mode) for e in chosen}
         s = text_scores({e['id']: e['target'] for e in chosen}, preds)
         syn = [syntax_class(t) for e in chosen if (t := _syntax_text(e['source'], mode, preds[e['id']])) is not None]
         if syn: s['syntax'] = dict(Counter(syn), valid_share=round(syn.count('valid') / len(syn), 4), valid_ci=wilson_interval(syn.count('valid'), len(syn)))
@@ -125,20 +128,24 @@ def evaluate_translation(model, examples, modes=None, sample:int|None=None, seed
     return dict(model=model.name, kind=getattr(model, 'kind', type(model).__name__), examples=str(examples_dir), sample=sample, seed=seed, modes=out,
                 seconds=round(time.time() - t0, 1), machine=machine_info())
 
-# %% ../nbs/07d_translate.ipynb #6355c086
+# %% ../nbs/07d_translate.ipynb #c12de6df
+def trained_on_modes(run) -> bool:
+    "Whether the run was trained on a modes directory (its codelm.json's corpus is one)."
+    from codelm.rundir import read_meta
+    try: return bool(load_stats(read_meta(run).get('corpus') or '')['settings'].get('modes'))
+    except (CorpusError, KeyError, TypeError, AttributeError): return False
+
+# %% ../nbs/07d_translate.ipynb #75766e73
 def translator(spec:str, examples=None):
     "The translator `spec` names: `retrieval` (over `examples`' training split), a sequence-to-sequence or a causal run directory."
     from codelm.inference import load_lm
-    from codelm.rundir import read_meta
     if spec == 'retrieval':
         if examples is None: raise ModesError('MODEL retrieval: --examples DIR is needed (its training examples are what it retrieves)')
         return Retrieval(load_examples(examples, 'train'))
     lm = load_lm(spec)
     if lm.family == 'seq2seq': return lm
     if lm.family != 'causal': raise ModesError(f'MODEL {spec}: a {lm.family} model; expected a sequence-to-sequence run, a causal run (prompted per mode) or retrieval')
-    try: on_examples = bool(load_stats(read_meta(spec).get('corpus') or '')['settings'].get('modes'))   # trained on a modes directory
-    except (CorpusError, KeyError, TypeError): on_examples = False
-    return CausalTranslator(lm, examples=on_examples)
+    return CausalTranslator(lm, examples=trained_on_modes(spec))
 
 # %% ../nbs/07d_translate.ipynb #c6d15c60
 def source_of(text:str, mode:str, where:str='--source') -> str:
@@ -151,6 +158,12 @@ def source_of(text:str, mode:str, where:str='--source') -> str:
     if (source := mode_source(f, mode)) is None:
         raise ModesError(f"{where}: mode {mode} needs the method's {' and '.join(x for x in src if not f[x].strip())}, which the input lacks")
     return source
+
+# %% ../nbs/07d_translate.ipynb #b163be1e
+def translate_text(lm, text:str, mode:str, examples:bool=False) -> str:
+    "`text` (a method, or a docstring for `doc:...` modes) translated in `mode` by a sequence-to-sequence or causal `lm`."
+    if lm.family not in ('seq2seq', 'causal'): raise ModesError(f'{lm.name}: a {lm.family} model fills blanks; translating needs a sequence-to-sequence or causal model')
+    return (lm if lm.family == 'seq2seq' else CausalTranslator(lm, examples=examples)).translate(source_of(text, mode, 'the input'), mode)
 
 # %% ../nbs/07d_translate.ipynb #eac7699c
 def format_translation(res:dict) -> str:
