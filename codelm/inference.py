@@ -498,7 +498,7 @@ def load_lm(run, device=None) -> CodeLM:
 from .transformer import _hf_classes, TransformerLM, max_context, checked_from_pretrained, check_tokenizer, TransformerError
 from .tokenization import RemoteCodeError
 
-# %% ../nbs/06_inference.ipynb #c6974d1d
+# %% ../nbs/06_inference.ipynb #6a875021
 def _load_transformer(run, cfg, tok, device):
     "The `CodeLM` of a GPT-2, BERT or RoBERTa run: `from_pretrained` on the run directory (safetensors, offline)."
     run, arch = Path(run), cfg['arch']
@@ -517,6 +517,7 @@ def _load_transformer(run, cfg, tok, device):
         raise RunError(f"{run/RUN_META if ctx is not None and ctx < max_context(hf) else run/MODEL_CONFIG}: {why} (expected room for a context of 2 tokens or more; it leaves {lm.context})")
     return lm
 
+import codelm.seq2seq  # noqa: F401  the t5 entry's loader (load_lm opens every family)
 for _n in arch_names(code='transformer'):   # a sequence-to-sequence entry has its own (codelm.seq2seq)
     if get_arch(_n).family != 'seq2seq': register_arch(_n, loader=_load_transformer)
 
