@@ -177,12 +177,12 @@ def format_translation(res:dict) -> str:
                      + (f'  ({HEADLINE[mode]})' if mode in HEADLINE else ''))
     return '\n'.join(lines + [f'  BLEU-4: {BLEU_VARIANT}; ROUGE-L: {ROUGE_VARIANT}; 95% intervals'])
 
-# %% ../nbs/07d_translate.ipynb #59b9bb4a
+# %% ../nbs/07d_translate.ipynb #27b67785
 def add_translate_cli(sub):
     "The `codelm translate` subcommand."
     f = Flags(sub.add_parser('translate', help="PyMT5's tasks: translate a method's features (signature, docstring, body) into another, or score a model at it",
                              description='Score MODEL on the held-out examples of a modes directory (--examples), or translate one input (--source FILE --mode MODE). '
-                                         'MODEL: a causal run directory, prompted per mode, or retrieval (the nearest training example).'),
+                                         'MODEL: a sequence-to-sequence run, a causal run (prompted per mode), or retrieval (the nearest training example).'),
               evaluate_translation)
     f.add('model', 'MODEL', help='a sequence-to-sequence or causal run directory, or retrieval')
     f.add('examples', required=False, help='a modes directory (`codelm modes`): score MODEL on its test split')
