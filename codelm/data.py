@@ -20,18 +20,18 @@ from .args import Flags, call, command_group, Range, Schema, read_record
 # %% auto #0
 __all__ = ['CPU_FLAGS', 'CPU_ENV', 'CSN_FIELDS', 'SPLITS', 'CSN_LANGUAGES', 'CODE_VERSION', 'CONVENTIONAL_ALIASES',
            'KNOWN_LIBRARIES', 'MAX_FILE_BYTES', 'FILE_TIMEOUT', 'HOLDER', 'MAX_JSONL_LINE', 'STATS_SCHEMA', 'HF_FIELDS',
-           'EXIT_SIGNALS', 'SAMPLE_UNITS', 'cpu_info', 'machine_info', 'machine_line', 'bench_json', 'provenance',
-           'CorpusError', 'Skips', 'strip_comments', 'split_docstring', 'parse_code', 'parses', 'parse_source', 'pep8',
-           'CleanOpts', 'clean_code', 'code_tokens', 'docstring_tokens', 'check_library', 'bound_names',
-           'imported_names', 'library_refs', 'module_scope', 'file_scope', 'package_of', 'library_use', 'uses_library',
-           'filter_library', 'is_empty_function', 'make_record', 'functions_from_source', 'py_files', 'stdlib_dir',
-           'unit_of', 'Package', 'find_package', 'package_files', 'package_unit', 'read_source', 'decode_source',
-           'assign_splits', 'normalized_hash', 'Deduper', 'disk_free', 'writing', 'os_error_text', 'atomic_path',
-           'dir_lock', 'atomic_dir', 'atomic_write', 'lock_holder', 'hold_dir', 'code_bytes', 'JsonlWriter',
-           'write_jsonl', 'jsonl_lines', 'JsonlLineError', 'parse_jsonl_line', 'read_jsonl', 'read_split', 'load_split',
-           'load_stats', 'normalize_fields', 'csn_shards', 'FileTimeout', 'time_limit', 'Stopped', 'exit_on_signals',
-           'build_corpus', 'format_stats', 'cache_dir', 'sample_corpus', 'add_corpus_cli', 'corpus_frame',
-           'plot_corpus']
+           'EXIT_SIGNALS', 'UNITS', 'MULTI', 'SAMPLE_UNITS', 'cpu_info', 'machine_info', 'machine_line', 'bench_json',
+           'provenance', 'CorpusError', 'Skips', 'strip_comments', 'split_docstring', 'parse_code', 'parses',
+           'parse_source', 'pep8', 'CleanOpts', 'clean_code', 'code_tokens', 'docstring_tokens', 'check_library',
+           'bound_names', 'imported_names', 'library_refs', 'module_scope', 'file_scope', 'package_of', 'library_use',
+           'uses_library', 'filter_library', 'is_empty_function', 'make_record', 'functions_from_source', 'py_files',
+           'stdlib_dir', 'unit_of', 'Package', 'find_package', 'package_files', 'package_unit', 'read_source',
+           'decode_source', 'assign_splits', 'normalized_hash', 'Deduper', 'disk_free', 'writing', 'os_error_text',
+           'atomic_path', 'dir_lock', 'atomic_dir', 'atomic_write', 'lock_holder', 'hold_dir', 'code_bytes',
+           'JsonlWriter', 'write_jsonl', 'jsonl_lines', 'JsonlLineError', 'parse_jsonl_line', 'read_jsonl',
+           'read_split', 'load_split', 'load_stats', 'normalize_fields', 'csn_shards', 'FileTimeout', 'time_limit',
+           'Stopped', 'exit_on_signals', 'build_corpus', 'format_stats', 'cache_dir', 'sample_corpus', 'add_corpus_cli',
+           'corpus_frame', 'plot_corpus']
 
 # %% ../nbs/00_data.ipynb #be568993
 CPU_FLAGS = ('avx2', 'avx512f', 'avx512bw', 'avx512_bf16', 'amx_bf16', 'asimd', 'bf16')  # the flags that choose a code path
@@ -1228,11 +1228,26 @@ def _library_stats(pkgs, files, library, counts) -> dict:
         out['library'] = dict(name=library, kept=k, left_out=left, share_kept=round(k / (k + left), 4) if k + left else None)
     return out
 
-# %% ../nbs/00_data.ipynb #72b1ec2b
+# %% ../nbs/00_data.ipynb #3f40b8d7
+UNITS = ('function', 'file')  # a record is one function (CodeSearchNet's unit) or one whole file (PolyCoder's)
+MULTI = {}  # codelm.polycorpus registers 'build' and 'format' here: corpora of many languages, or of whole files
+
+# %% ../nbs/00_data.ipynb #a4bd77a4
+def _multi(what:str):
+    "The step `what` of codelm.polycorpus, imported on first use (it comes later in the flow and registers itself)."
+    if what not in MULTI: importlib.import_module('codelm.polycorpus')
+    return MULTI[what]
+
+# %% ../nbs/00_data.ipynb #56406d5e
 def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, language='python', packages:str|None=None, library:str|None=None,
                  remove_comments=True, remove_docstrings=True, autopep8=True, aggressive=1, limit=None, strict=False, workers=None,
-                 exclude_tests:bool|None=None, force=False, quiet=False, max_file_bytes:int=MAX_FILE_BYTES, file_timeout:float=FILE_TIMEOUT) -> dict:
+                 exclude_tests:bool|None=None, force=False, quiet=False, max_file_bytes:int=MAX_FILE_BYTES, file_timeout:float=FILE_TIMEOUT,
+                 languages:str|None=None, unit:str='function', heldout_files:int|None=None) -> dict:
     "Build a corpus directory (train/valid/test .jsonl.gz + stats.json) from `source`: 'stdlib', 'csn', 'packages' (the installed `packages`) or a directory; with `library`, of the functions that use it."
+    if unit not in UNITS: raise CorpusError(f"--unit {unit}: expected one of {', '.join(UNITS)}")
+    if unit == 'file' or source == 'poly' or languages not in (None, 'python'):  # many languages, or whole files
+        return _multi('build')(source, out, languages=languages, unit=unit, heldout_files=heldout_files, strict=strict,
+                               force=force, quiet=quiet)
     t0 = time.time()
     out, workers = Path(out), workers or os.cpu_count() or 1
     opts = CleanOpts(remove_comments, remove_docstrings, autopep8, aggressive)
@@ -1283,9 +1298,10 @@ def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, languag
     if not quiet: print(format_stats(stats))
     return stats
 
-# %% ../nbs/00_data.ipynb #cd93a1dd
+# %% ../nbs/00_data.ipynb #b0a665a1
 def format_stats(stats:dict) -> str:
     "A short human-readable summary of a corpus's stats.json."
+    if 'by_language' in stats: return _multi('format')(stats)
     lines = [f"corpus from {stats['source']} ({stats['language']}), fingerprint {stats['fingerprint']}"
              + (' (up to date: nothing rebuilt)' if stats.get('up_to_date') else '')]
     if pk := stats.get('packages'): lines.append('  packages: ' + ', '.join(f"{p['name']} {p.get('version') or '(version unknown)'} ({p.get('files', 0):,} files)" for p in pk))
@@ -1329,7 +1345,7 @@ def sample_corpus(out=None, units=SAMPLE_UNITS, autopep8=False) -> Path:
     build_corpus(src, out, autopep8=autopep8, quiet=True)
     return out
 
-# %% ../nbs/00_data.ipynb #0eb1f3b5
+# %% ../nbs/00_data.ipynb #ef7f3b0c
 def add_corpus_cli(sub):
     "The `codelm corpus build|stats` subcommands."
     cs = command_group(sub, 'corpus', 'build or inspect a corpus of functions (CodeSearchNet schema)', 'build', 'stats')
@@ -1341,6 +1357,10 @@ def add_corpus_cli(sub):
     f.add('packages', help='with --source packages: installed packages to read, comma-separated (pandas,numpy); their versions go into stats.json and the fingerprint')
     f.add('library', help='keep only the functions that use this library (pandas, numpy.linalg), by their imports and their file\'s; those left out are counted in stats.json')
     f.add('language', choices=CSN_LANGUAGES, help="CodeSearchNet's language")
+    f.add('languages', help="languages to keep, comma-separated (go,java,c++; 'all'), and extension overrides (.h=cpp): "
+                            'a corpus of many languages (codelm.polycorpus); files of other languages are counted')
+    f.add('unit', choices=UNITS, help="a record is a function, or a whole file (PolyCoder's unit)")
+    f.add('heldout_files', metavar='N', help='many languages: at most N files per language in valid and in test (a seeded sample)')
     f.add('out', required=True, help='the corpus directory to write')
     f.add('autopep8', '--no-autopep8', help='do not format code with autopep8')
     f.add('aggressive', help='autopep8 aggressiveness level')
