@@ -1238,7 +1238,7 @@ def _multi(what:str):
     if what not in MULTI: importlib.import_module('codelm.polycorpus')
     return MULTI[what]
 
-# %% ../nbs/00_data.ipynb #56406d5e
+# %% ../nbs/00_data.ipynb #e9abd70c
 def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, language='python', packages:str|None=None, library:str|None=None,
                  remove_comments=True, remove_docstrings=True, autopep8=True, aggressive=1, limit=None, strict=False, workers=None,
                  exclude_tests:bool|None=None, force=False, quiet=False, max_file_bytes:int=MAX_FILE_BYTES, file_timeout:float=FILE_TIMEOUT,
@@ -1247,7 +1247,7 @@ def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, languag
     if unit not in UNITS: raise CorpusError(f"--unit {unit}: expected one of {', '.join(UNITS)}")
     if unit == 'file' or source == 'poly' or languages not in (None, 'python'):  # many languages, or whole files
         return _multi('build')(source, out, languages=languages, unit=unit, heldout_files=heldout_files, strict=strict,
-                               force=force, quiet=quiet)
+                               force=force, quiet=quiet, csn_path=csn_path)
     t0 = time.time()
     out, workers = Path(out), workers or os.cpu_count() or 1
     opts = CleanOpts(remove_comments, remove_docstrings, autopep8, aggressive)

@@ -20,10 +20,10 @@ from .languages import PYGMENTS_VERSION
 # %% auto #0
 __all__ = ['BOOTSTRAP', 'PPMD', 'CODECS', 'BASELINES_VERSION', 'XZ_FUNCTIONS', 'NGRAM_ORDERS', 'BASELINE_ROWS',
            'HEADLINE_BASELINES', 'LINE_METRIC', 'SYNTAX_STOP', 'LIBRARY_METRIC', 'DEMO_PROMPTS', 'DEMO_FILLS',
-           'PREDATES_BUDGETS', 'LIBRARY_TRAIN_FUNCTIONS', 'bits_per_byte', 'LeakageError', 'check_leakage',
-           'split_bytes', 'select_test_functions', 'bootstrap_bpb', 'xz_conditional_bpb', 'conditional_bits',
-           'ByteNGram', 'baselines', 'baseline_cells', 'baselines_table', 'line_exact_match', 'line_edit_sim',
-           'completion_lines', 'line_completion', 'syntax_class', 'function_header', 'wilson_interval',
+           'PREDATES_BUDGETS', 'LIBRARY_TRAIN_FUNCTIONS', 'CHECKPOINT_BASELINE', 'bits_per_byte', 'LeakageError',
+           'check_leakage', 'split_bytes', 'select_test_functions', 'bootstrap_bpb', 'xz_conditional_bpb',
+           'conditional_bits', 'ByteNGram', 'baselines', 'baseline_cells', 'baselines_table', 'line_exact_match',
+           'line_edit_sim', 'completion_lines', 'line_completion', 'function_header', 'wilson_interval',
            'syntax_validity', 'library_sites', 'frequency_predictor', 'library_call_completion', 'demo_samples',
            'score_functions', 'language_scores', 'library_train_codes', 'evaluate_run', 'add_evaluate_cli',
            'add_eval_cli']
@@ -337,15 +337,8 @@ def line_completion(lm, codes:list[str], n:int=100, min_chars:int=4, seed:int=0,
     return dict(lines=len(items), em=round(sum(em) / k, 2), es=round(sum(es) / k, 2), es_ci=ci and [round(x, 2) for x in ci], metric=LINE_METRIC,
                 examples=[{x: d[x] for x in ('target', 'prediction')} for d in items[:5]])
 
-# %% ../nbs/07_evaluate.ipynb #6664340d
-def syntax_class(code:str) -> str:
-    "'valid', 'incomplete' (a valid prefix of more code) or 'invalid' Python."
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        try: ast.parse(code); return 'valid'
-        except (SyntaxError, ValueError): pass
-        try: return 'incomplete' if codeop.compile_command(code, symbol='exec') is None else 'valid'
-        except (SyntaxError, ValueError, OverflowError): return 'invalid'
+# %% ../nbs/07_evaluate.ipynb #1b0d4e99
+from .syntax import syntax_class  # Python: ast, then codeop; other languages: tree-sitter (nbs/00e_syntax)
 
 # %% ../nbs/07_evaluate.ipynb #7788b132
 def function_header(code:str) -> str|None:
@@ -560,11 +553,12 @@ def language_scores(records:list[dict], bits:list[float], n_bytes:list[int]) -> 
                          ppl_ci=[round(2 ** x, 4) for x in bootstrap_bpb(b, toks, **BOOTSTRAP)])
     return out
 
-# %% ../nbs/07_evaluate.ipynb #b097727b
+# %% ../nbs/07_evaluate.ipynb #cec4a0af
 PREDATES_BUDGETS = 'whole split (run predates budgets)'
 
 def _run_train_sample(cfg:dict, same_corpus:bool) -> tuple[dict|None, str|None]:
     "The train sample a run saw, for its baselines, and a label when it is the whole split for a reason the metrics must state."
+    if 'checkpoint' in cfg: return None, CHECKPOINT_BASELINE
     ts = cfg.get('train_sample')
     if not same_corpus: return None, 'whole split of the evaluation corpus (the run trained on another corpus)'
     if not ts: return None, PREDATES_BUDGETS
@@ -586,14 +580,32 @@ def _library_calls(lm, corpus, codes:list[str], n:int, seed:int) -> dict|None:
     if not _is_module_path(lib['name']): raise CorpusError(f"{Path(corpus)/'stats.json'}: field 'library.name' is {lib['name']!r} (expected a module name such as pandas)")
     return library_call_completion(lm, codes, lib['name'], n=n, seed=seed, train_codes=library_train_codes(corpus, seed))
 
-# %% ../nbs/07_evaluate.ipynb #93e8f767
+# %% ../nbs/07_evaluate.ipynb #e0191916
+CHECKPOINT_BASELINE = 'whole train split of the evaluation corpus (a checkpoint: its own training text is unknown)'
+
+def _evaluated(run, corpus, out) -> tuple:
+    "(run, its record, where its results go) for `evaluate_run`: a run directory, or a plain checkpoint."
+    from codelm.inference import _plain
+    if not _plain(run):
+        run = Path(run)
+        return run, {'name': run.name, **read_meta(run)}, Path(out) if out else run
+    if corpus is None: raise RunError(f'{run}: not a codelm run (no codelm.json): evaluate a checkpoint on a corpus, --corpus DIR')
+    if out is None: raise RunError(f"{run}: a checkpoint's results go to a directory you name: --out DIR")
+    Path(out).mkdir(parents=True, exist_ok=True)
+    name = Path(str(run)).name if Path(str(run)).is_dir() else str(run)
+    return run, dict(name=name, arch=None, tokenizer='its own', checkpoint=str(run), corpus=str(corpus)), Path(out)
+
+def _model_type(lm) -> str:
+    return getattr(getattr(getattr(lm, 'hf', None), 'config', None), 'model_type', None) or '?'
+
+# %% ../nbs/07_evaluate.ipynb #542f85b1
 def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=40, lines:int=100, headers:int=20, samples:int=5,
-                 library_sites:int=100, seed:int=0, order:int=5, device=None, quiet:bool=True) -> dict:
+                 library_sites:int=100, seed:int=0, order:int=5, device=None, quiet:bool=True, out=None) -> dict:
     "Evaluate a run on the test split (all of it, a seeded sample of `masked_sample` for masked models, or the first `limit`): writes RUN/metrics.json and RUN/samples.json; returns the metrics."
     for name, v in (('lines', lines), ('headers', headers), ('samples', samples), ('library_sites', library_sites)):
         if isinstance(v, bool) or not isinstance(v, int) or v < 1: raise ValueError(f'{name}={v!r}: expected a positive integer')
     if order not in NGRAM_ORDERS: raise ValueError(f'order={order!r}: expected an integer from 1 to 12')
-    run = Path(run); cfg = read_meta(run)
+    run, cfg, dest = _evaluated(run, corpus, out)
     corpus = Path(corpus or cfg.get('corpus') or '')
     if not (corpus/'test.jsonl.gz').exists(): raise CorpusError(f'--corpus {corpus}: no test split (test.jsonl.gz); pass --corpus DIR')
     leak = check_leakage(corpus)
@@ -607,11 +619,12 @@ def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=4
     fbits, fbytes = sc.pop('function_bits'), sc.pop('function_bytes')
     sc['per_language'] = language_scores([recs[i] for i in sel['idx']], fbits, fbytes)
     sc['pygments'] = PYGMENTS_VERSION
-    if not quiet: print(f"{run.name}: bpb {sc['bpb']:.3f} {sc['bpb_ci']} ({sc['bpb_kind']}) on {sc['functions']} functions in {sc['scoring_seconds']:.1f}s", flush=True)
+    if not quiet: print(f"{cfg['name']}: bpb {sc['bpb']:.3f} {sc['bpb_ci']} ({sc['bpb_kind']}) on {sc['functions']} functions in {sc['scoring_seconds']:.1f}s", flush=True)
     # completion metrics are for generators: a masked model continues a line only by filling masks one at a time, which took
     # 80 of `make run`'s seconds to give edit similarity 0.1-1.2 and no parsing body; its fills are judged by masked accuracy
     lc = None if lm.pseudo else line_completion(lm, codes, n=lines, seed=seed)
     sv = None if lm.pseudo else syntax_validity(lm, codes, headers=headers, n=samples, seed=seed)
+    if sv and not sv['headers']: sv = None  # no Python function header in the test split (a corpus of files in other languages)
     lcc = _library_calls(lm, corpus, codes, library_sites, seed)
     demo = demo_samples(lm, n=samples, seed=seed)
     fp = load_stats(corpus)['fingerprint']; same = fp == cfg.get('corpus_fingerprint')
@@ -624,13 +637,15 @@ def evaluate_run(run, corpus=None, limit:int|None=None, masked_sample:int|None=4
     b['xz_sample_functions'] = len(on)
     if label: b['train_sample'] = label
     elif ts: b['train_sample'] = {k: ts.get(k) for k in ('split', 'max_bytes', 'seed', 'bytes')}
-    res = dict(run=run.name, arch=cfg['arch'], family=lm.family, tokenizer=cfg.get('tokenizer'), split='test', corpus=str(corpus),
+    res = dict(run=cfg['name'], arch=cfg['arch'] or _model_type(lm), family=lm.family, tokenizer=cfg.get('tokenizer'), split='test',
+               corpus=str(corpus), **({'checkpoint': cfg['checkpoint']} if 'checkpoint' in cfg else {}),
                corpus_fingerprint=fp, same_corpus_as_training=same, limit=limit, sample=sel['sample'], sample_seed=sel['seed'],
                split_functions=len(every), scored_functions=len(codes), **sc, ci=dict(BOOTSTRAP, over='functions'),
                line_completion=lc, syntax=sv, library_calls=lcc, baselines=b, beats_baselines=sc['bpb'] < b['headline_bpb'],
                beats_xz_no_context=sc['bpb'] < b['xz_no_context_bpb'], leakage=leak, seed=seed, seconds=round(time.time() - t0, 1),
                machine=machine_info())
-    write_result(run, 'samples', dict(run=run.name, seed=seed, **demo)); write_result(run, 'metrics', res)  # metrics last: they mark the evaluation done
+    write_result(dest, 'samples', dict(run=cfg['name'], seed=seed, **demo))
+    write_result(dest, 'metrics', res)  # metrics last: they mark the evaluation done
     return res
 
 # %% ../nbs/07_evaluate.ipynb #5f2d9c04
@@ -683,15 +698,16 @@ def _baselines_cmd(a):
     print(json.dumps(b, indent=2) if a.json else f"{a.corpus}: {b['test_functions']} test functions, {b['test_bytes']:,} bytes\n" + _baselines_text(b))
     return 0
 
-# %% ../nbs/07_evaluate.ipynb #cee5c565
+# %% ../nbs/07_evaluate.ipynb #eeb30218
 def add_eval_cli(sub):
     "The `codelm eval` subcommand."
     f = Flags(sub.add_parser('eval', help='evaluate a run on the test split: bits per byte, accuracy, completion, syntax, baselines',
                              description='Evaluate RUN on the test split of its corpus (or --corpus) and write RUN/metrics.json and RUN/samples.json: '
                                          'every test function for a causal model, a seeded sample for a masked one. '
                                          'Refuses a corpus whose test functions are in its train split.'), evaluate_run)
-    f.add('run', 'run', help='a run directory')
+    f.add('run', 'run', help='a run directory, or a Hugging Face causal checkpoint (a directory or hub id; needs --corpus and --out)')
     f.add('corpus', help="a corpus directory (default: the one in the run's codelm.json)")
+    f.add('out', help="where metrics.json and samples.json go (default: the run; a checkpoint's: required)")
     f.add('limit', help='only the first N test functions (default: all of them; masked models: --masked-sample)')
     f.add('masked_sample', help='masked models: score a seeded random sample of N test functions; 0 for all')
     f.add('lines', type=Range(int, 1).arg(), help='held-out lines for line completion, 1 or more')
@@ -719,7 +735,7 @@ def _languages_text(r:dict) -> str:
         f"    {k:<11}{v['items']:5} items  {v['bpb']:.3f} [{v['bpb_ci'][0]:.3f}, {v['bpb_ci'][1]:.3f}]  ppl {v['ppl']:.2f}\n"
         for k, v in pl.items())
 
-# %% ../nbs/07_evaluate.ipynb #df24c449
+# %% ../nbs/07_evaluate.ipynb #83b31552
 def _eval_cmd(a):
     if a.limit is not None and a.limit < 1: raise CorpusError(f'--limit {a.limit}: expected a positive number of functions')
     if a.masked_sample < 0: raise CorpusError(f'--masked-sample {a.masked_sample}: expected 0 (all) or a positive number of functions')
@@ -728,7 +744,7 @@ def _eval_cmd(a):
     kind = 'masked' if r['masked_accuracy'] is not None else 'token'; acc = r[f'{kind}_accuracy']
     lc, sx, b, ci, lib = r['line_completion'], r['syntax'], r['baselines'], r['bpb_ci'], r.get('library_calls')
     which = dict(all='all', first='the first', seeded=f"a sample, seed {r['sample_seed']}")[r['sample']]
-    print(f"{r['run']}: {r['scored_functions']} of {r['split_functions']} test functions ({which}), {r['bytes']:,} bytes -> {Path(a.run)/'metrics.json'}\n"
+    print(f"{r['run']}: {r['scored_functions']} of {r['split_functions']} test functions ({which}), {r['bytes']:,} bytes -> {Path(a.out or a.run)/'metrics.json'}\n"
           f"  evaluated on     {machine_line(r['machine'])} in {r['seconds']:.0f} s\n"
           f"  bits/byte        {r['bpb']:.3f}  95% CI [{ci[0]:.3f}, {ci[1]:.3f}] ({r['bpb_kind']}{', lower bound: %.2f%% of bytes unknown' % (100 * r['unk_byte_share']) if r['bpb_lower_bound'] else ''})\n"
           f"  {kind} accuracy   {acc:.3f}\n"

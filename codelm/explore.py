@@ -19,19 +19,28 @@ from .modes import MODES, HEADLINE
 from .translate import translate_text, trained_on_modes
 
 # %% auto #0
-__all__ = ['APP_SOURCE', 'STOP_SIGNALS', 'MARK', 'PORTS', 'ExploreError', 'run_info', 'list_runs', 'ModelCache', 'prob_colour',
-           'coloured_html', 'Panel', 'prompt_warnings', 'complete', 'fill', 'prompt_figure', 'Explorer',
-           'translate_panel', 'app_notebook', 'voila_config', 'voila_command', 'stop_tree', 'serve', 'explore',
-           'add_explore_cli']
+__all__ = ['DEMO_PROMPTS', 'APP_SOURCE', 'STOP_SIGNALS', 'MARK', 'PORTS', 'ExploreError', 'checkpoint_info', 'run_info',
+           'list_runs', 'ModelCache', 'prob_colour', 'coloured_html', 'Panel', 'prompt_warnings', 'complete', 'fill',
+           'prompt_figure', 'Explorer', 'translate_panel', 'app_notebook', 'voila_config', 'voila_command', 'stop_tree',
+           'serve', 'explore', 'add_explore_cli']
 
 # %% ../nbs/10_explore.ipynb #038b5ca9
 class ExploreError(ValueError):
     "A bad runs directory, port or missing server dependency given to the explorer."
 
-# %% ../nbs/10_explore.ipynb #ff72b817
+# %% ../nbs/10_explore.ipynb #ff783b78
+def checkpoint_info(name) -> dict:
+    "A plain Hugging Face causal checkpoint (a directory without codelm.json, or a hub id) as a picker entry."
+    p = Path(str(name))
+    short, where = (p.name, 'local') if p.is_dir() else (str(name), 'hub')
+    return dict(name=short, path=str(name), family='causal', tokenizer='its own', bpb=None, error=None,
+                label=f'{short} · {where} checkpoint · its own tokenizer')
+
+# %% ../nbs/10_explore.ipynb #edee76ef
 def run_info(run) -> dict:
     "Name, family, tokenizer, bpb and a one-line label of a run directory; `error` says why it cannot be loaded."
     run = Path(run)
+    if not (run/RUN_META).exists() and (run/'config.json').exists(): return checkpoint_info(run)  # a plain checkpoint
     try: cfg = read_meta(run)
     except RunError as e: return dict(name=run.name, path=str(run), error=str(e), label=f'{run.name} (unusable: {e})')
     try: m = read_result(run) or {}
@@ -152,18 +161,20 @@ def prompt_figure(results:dict):
     fig.update_layout(title='Bits spent on the prompt', xaxis_title='bytes of the prompt', yaxis_title='cumulative bits', height=320, margin=dict(l=40, r=10, t=40, b=40))
     return fig
 
-# %% ../nbs/10_explore.ipynb #b4b5e0b8
+# %% ../nbs/10_explore.ipynb #48482ac4
 class Explorer:
     "Trained models side by side: completions, bits per byte, per-token probability, fill-in-the-blank and translation."
-    def __init__(self, runs_dir='runs', loader=load_lm, max_workers:int=4, prompt:str='def fibonacci(n):\n    '):
+    def __init__(self, runs_dir='runs', loader=load_lm, max_workers:int=4, prompt:str='def fibonacci(n):\n    ',
+                 checkpoints=()):
         self.runs_dir, self.cache = Path(runs_dir), ModelCache(loader)
         self.pool, self.futures, self._drawn = ThreadPoolExecutor(max_workers), [], threading.Event()
         self._drawn.set()
         self.message = W.HTML('')
-        self.infos = self._list_runs()  # a missing or empty registry: a message, not an exception
+        self.infos = self._list_runs() + [checkpoint_info(c) for c in checkpoints]  # a broken registry: a message
         tab = W.Tab([self._complete_tab(prompt), self._fill_tab(), self._translate_tab()])
         for i, t in enumerate(('Complete', 'Fill in the blank', 'Translate')): tab.set_title(i, t)
-        self.widget = W.VBox([W.HTML(_CSS + '<h3>codelm explorer</h3>'), self.message, self._run_picker(), tab])
+        self.widget = W.VBox([W.HTML(_CSS + '<h3>codelm explorer</h3>'), self.message, self._run_picker(),
+                              self._checkpoint_adder(), tab])
     def _ipython_display_(self):
         from IPython.display import display
         display(self.widget)
@@ -186,7 +197,47 @@ def _run_picker(self:Explorer):
                                  description='Runs', layout=W.Layout(width='95%'))
     return self.runs
 
-# %% ../nbs/10_explore.ipynb #80ccc530
+# %% ../nbs/10_explore.ipynb #289d5c3a
+@patch
+def _checkpoint_adder(self:Explorer):
+    "A box to put a Hugging Face checkpoint (a local directory or a hub id) beside the runs."
+    self.checkpoint = W.Text(placeholder='a transformers checkpoint: a directory, or a hub id such as codeparrot/codeparrot-small',
+                             description='Checkpoint', layout=W.Layout(width='70%'))
+    self.add = W.Button(description='Add', icon='plus')
+    self.add.on_click(lambda _: self.add_checkpoint(self.checkpoint.value))
+    return W.HBox([self.checkpoint, self.add])
+
+# %% ../nbs/10_explore.ipynb #561e8f0a
+@patch
+def add_checkpoint(self:Explorer, name:str) -> dict|None:
+    "Put checkpoint `name` in the picker, picked (loaded, like a run, when a tab first needs it)."
+    if not (name := str(name).strip()): return None
+    info = checkpoint_info(name)
+    if info['path'] not in [i['path'] for i in self.infos]:
+        self.infos.append(info)
+        self.runs.options = [(i['label'], i['path']) for i in self.infos]
+    self.runs.value = tuple(dict.fromkeys((*self.runs.value, info['path'])))
+    return info
+
+# %% ../nbs/10_explore.ipynb #9198f404
+DEMO_PROMPTS = dict(  # a function's start in each language of codelm.languages: the completion tab's language picker
+    c='int fibonacci(int n) {\n    ', cpp='std::vector<int> fibonacci(int n) {\n    ',
+    csharp='public static int Fibonacci(int n)\n{\n    ', go='func fibonacci(n int) int {\n\t',
+    java='public static int fibonacci(int n) {\n    ', javascript='function fibonacci(n) {\n  ',
+    php='<?php\nfunction fibonacci($n) {\n    ', python='def fibonacci(n):\n    ', ruby='def fibonacci(n)\n  ',
+    rust='fn fibonacci(n: u64) -> u64 {\n    ', scala='def fibonacci(n: Int): Int = {\n  ',
+    typescript='function fibonacci(n: number): number {\n  ')
+
+# %% ../nbs/10_explore.ipynb #848c5277
+@patch
+def _language_picker(self:Explorer):
+    "A language menu that puts its demo prompt in the prompt box."
+    from codelm.languages import LANGUAGES
+    self.language = W.Dropdown(options=[(l.title, k) for k, l in LANGUAGES.items()], value='python', description='Language')
+    self.language.observe(lambda ch: setattr(self.prompt, 'value', DEMO_PROMPTS[ch['new']]), names='value')
+    return self.language
+
+# %% ../nbs/10_explore.ipynb #707e313b
 @patch
 def _complete_tab(self:Explorer, prompt:str):
     "The completion tab: the prompt, the sampling controls, one panel per model and the prompt figure."
@@ -201,7 +252,7 @@ def _complete_tab(self:Explorer, prompt:str):
     self.go.on_click(lambda _: self.generate())
     self.panels, self.figure = W.HBox(layout=W.Layout(flex_flow='row wrap')), W.Output()
     controls = W.HBox([W.VBox([self.temperature, self.top_k, self.n]), W.VBox([self.max_len, self.seed, self.go])])
-    return W.VBox([self.prompt, controls, self.panels, self.figure])
+    return W.VBox([self._language_picker(), self.prompt, controls, self.panels, self.figure])
 
 # %% ../nbs/10_explore.ipynb #a4313726
 @patch
@@ -319,11 +370,11 @@ def wait(self:Explorer, futures=None, timeout:float|None=120) -> list:
     self._drawn.wait(timeout)
     return res
 
-# %% ../nbs/10_explore.ipynb #8c5eb046
+# %% ../nbs/10_explore.ipynb #1800d0fd
 APP_SOURCE = '''# codelm explorer: trained models side by side (served by `codelm explore`; also runs in JupyterLab)
 import os
 from codelm.explore import Explorer
-Explorer(os.environ.get('CODELM_RUNS', 'runs'))'''
+Explorer(os.environ.get('CODELM_RUNS', 'runs'), checkpoints=[c for c in os.environ.get('CODELM_CHECKPOINTS', '').split(',') if c])'''
 
 def app_notebook(path) -> Path:
     "Write the explorer app notebook (one cell showing `Explorer($CODELM_RUNS)`) to `path`."
@@ -439,16 +490,18 @@ def _check_port(port:int):
         try: s.bind(('127.0.0.1', port))
         except OSError as e: raise ExploreError(f'--port {port}: cannot listen on 127.0.0.1 ({e.strerror}); pick another port') from None
 
-# %% ../nbs/10_explore.ipynb #79c96834
-def explore(runs='runs', port:int=8866, write:str|None=None) -> int:
+# %% ../nbs/10_explore.ipynb #74f2975d
+def explore(runs='runs', port:int=8866, write:str|None=None, checkpoints:str|None=None) -> int:
     "Serve the explorer over the registry `runs` with Voila on 127.0.0.1:`port` until stopped (or write the app notebook to `write`)."
     runs = Path(runs).resolve()
+    cks = ','.join(str(Path(c).resolve()) if Path(c).is_dir() else c.strip() for c in (checkpoints or '').split(',') if c.strip())
     if not runs.exists(): raise ExploreError(f'--runs {runs}: no such directory (train a model with `codelm train`, or pass --runs DIR)')
     if not runs.is_dir(): raise ExploreError(f'--runs {runs}: not a directory; expected a registry of run directories')
     if write:
         if Path(write).is_dir(): raise ExploreError(f'--write {write}: is a directory; expected the path of a notebook to write')
         nb = app_notebook(write)  # a write the system refuses: one line naming the file (`codelm.data.os_error_text`)
-        print(f'wrote {nb}; open it in JupyterLab with CODELM_RUNS={runs}'); return 0
+        print(f'wrote {nb}; open it in JupyterLab with CODELM_RUNS={runs}' + (f' CODELM_CHECKPOINTS={cks}' if cks else ''))
+        return 0
     _check_port(port)
     import importlib.util
     if importlib.util.find_spec('voila') is None: raise ExploreError('voila is not installed: pip install voila')
@@ -456,12 +509,12 @@ def explore(runs='runs', port:int=8866, write:str|None=None) -> int:
     try:
         cmd = voila_command(app_notebook(d/'explore.ipynb'), port)
         print(f'codelm explore: serving {runs} at http://127.0.0.1:{port}/ (Ctrl-C stops)', flush=True)
-        rc = serve(cmd, env={**os.environ, 'CODELM_RUNS': str(runs)}, cwd=d)
+        rc = serve(cmd, env={**os.environ, 'CODELM_RUNS': str(runs), 'CODELM_CHECKPOINTS': cks}, cwd=d)
         if rc > 128 and rc - 128 in {int(s) for s in STOP_SIGNALS}: print(f'codelm explore: stopped by {signal.Signals(rc - 128).name}', file=sys.stderr)
         return rc
     finally: shutil.rmtree(d, ignore_errors=True)
 
-# %% ../nbs/10_explore.ipynb #bb68e183
+# %% ../nbs/10_explore.ipynb #29120ff4
 def add_explore_cli(sub):
     "Register `codelm explore`."
     f = Flags(sub.add_parser('explore', help='serve the explorer (trained models side by side) on localhost with Voila',
@@ -469,4 +522,6 @@ def add_explore_cli(sub):
     f.add('runs', help='the run registry: a directory of run directories')
     f.add('port', type=PORTS.arg(), help=f'port on 127.0.0.1: {PORTS}')
     f.add('write', metavar='NOTEBOOK', help='write the app notebook (for JupyterLab) instead of serving it')
+    f.add('checkpoints', metavar='DIRS_OR_IDS', help='Hugging Face causal checkpoints to put beside the runs, comma-separated '
+                                                     '(local directories, or hub ids when the hub can be reached)')
     f.parser.set_defaults(func=lambda a: call(a, explore))

@@ -13,10 +13,12 @@ import torch, torch.nn.functional as F
 from .args import *
 
 # %% auto #0
-__all__ = ['HEAL_TOKENS', 'SAMPLES', 'NEW_CHARS', 'TEMPERATURE', 'TOP_K', 'TOP_P', 'SEED', 'FILLS', 'MASK', 'BEAMS',
-           'MAX_TEXT_BYTES', 'sample_next', 'truncate', 'token_surfaces', 'TokenHealer', 'Score', 'InferenceError',
-           'check_sampling', 'CodeLM', 'score_windows', 'AwdLM', 'load_lm', 'TransformerCausalLM',
-           'TransformerMaskedLM', 'decode_escapes', 'read_text_file', 'add_inference_cli']
+__all__ = ['HEAL_TOKENS', 'SAMPLES', 'NEW_CHARS', 'TEMPERATURE', 'TOP_K', 'TOP_P', 'SEED', 'FILLS', 'MASK', 'BEAMS', 'HUB_FILES',
+           'PICKLES', 'TOKENIZER_SOURCES', 'POSITION_FIELDS', 'MAX_TEXT_BYTES', 'sample_next', 'truncate',
+           'token_surfaces', 'TokenHealer', 'Score', 'InferenceError', 'check_sampling', 'CodeLM', 'score_windows',
+           'AwdLM', 'is_hub_id', 'load_lm', 'TransformerCausalLM', 'TransformerMaskedLM', 'HubError', 'checkpoint_dir',
+           'check_checkpoint', 'causal_type', 'checkpoint_tokenizer', 'checkpoint_context', 'load_checkpoint',
+           'decode_escapes', 'read_text_file', 'add_inference_cli']
 
 # %% ../nbs/06_inference.ipynb #26409ae3
 def sample_next(logits:torch.Tensor, temperature:float=1.0, top_k:int|None=None, top_p:float|None=None,
@@ -232,7 +234,7 @@ def _rank_fills(lm, pre, post, cands, k):
     scored = [dict(fill=c, text=pre + c + post, bits=lm.score(pre + c + post).bits) for c in uniq]
     return sorted(scored, key=lambda d: d['bits'])[:k]
 
-# %% ../nbs/06_inference.ipynb #61d26451
+# %% ../nbs/06_inference.ipynb #7e34ab87
 class CodeLM:
     "One interface for every model: `generate`, `beam`, `score`, `next_logprobs`, `hits`, `fill_mask`, `name`, `family`, `tokenizer`."
     family = 'causal'
@@ -241,6 +243,8 @@ class CodeLM:
     def __init__(self, name:str, tokenizer, context:int, device=None):
         self.name, self.tokenizer, self.context = name, tokenizer, context
         self.last_heal = None  # what the last `generate` backed off the prompt (token healing)
+        self.cut_prompts = 0   # prompts cut from the left to fit the context
+        self.n_logits = tokenizer.vocab_size  # a hub model may have more output rows than its tokenizer has tokens
         self.device = torch.device(device or ('cuda' if torch.cuda.is_available() else 'cpu'))
     def __repr__(self): return f'{type(self).__name__}({self.name!r}, {self.family}, context {self.context})'
     @property
@@ -264,7 +268,14 @@ class CodeLM:
             warnings.warn(f'{self.name}: prompt of {len(ids)} tokens is longer than the context ({self.context})'
                           + (f' less {keep} tokens for the continuation' if keep else '') + f'; keeping its last {room} tokens')
             ids = ids[-room:]
+            self.cut_prompts += 1
         return ids, back, removed
+
+    def _banned(self) -> torch.Tensor:
+        "Ids never emitted: specials but eos, unk, and the model's ids past the tokenizer's."
+        tk = self.tokenizer
+        ids = {i for i in (*tk.special_ids, tk.unk_id) if i is not None} - {tk.eos_id}
+        return torch.tensor(sorted(ids) + list(range(tk.vocab_size, self.n_logits)), dtype=torch.long)
 
     @torch.inference_mode()
     def generate(self, prompt:str='', n:int=1, max_new_chars:int=200, temperature:float=0.8, top_k:int|None=None,
@@ -272,16 +283,18 @@ class CodeLM:
         "`n` continuations of `prompt` (without it), sampled in one batch, each cut at a stop string or `max_new_chars`; token healing unless `heal=False`."
         check_sampling(n, max_new_chars, temperature, top_k, top_p, seed, stop)
         if not isinstance(prompt, str): raise InferenceError(f'prompt: expected a str, got {type(prompt).__name__}')
+        if not temperature and n > 1:  # greedy: every row would be the same
+            return self.generate(prompt, 1, max_new_chars, temperature, top_k, top_p, stop, seed, heal) * n
         g = torch.Generator(device='cpu').manual_seed(seed if seed is not None else torch.seed() % 2**63)
-        ids, back, removed = self._prompt_ids(prompt, heal)
+        reserve = max(1, max_new_chars // 2) if max_new_chars else self.context  # a long prompt leaves room to answer
+        ids, back, removed = self._prompt_ids(prompt, heal, reserve)
         self.last_heal = dict(removed=removed, healed=bool(removed))
         if heal and prompt and not removed: self.last_heal['reason'] = 'no clean token boundary at the end of the prompt (unknown or lossy tokens)'
         rg = _Regrow(self.tokenizer, back, n)
         state, logits = self._start(torch.tensor(ids, device=self.device), n)
         smp, eos, budget = _Samples(self.tokenizer, n, stop, max_new_chars, skip=removed), self.tokenizer.eos_id, self.context - len(ids)
         steps = min(budget, 8 * (max_new_chars or NEW_CHARS.hi) + 8 + rg.size)  # tokens that decode to no text are possible; an RNN has no context to end it
-        tk = self.tokenizer  # never sample a token that is not text: unk, bos, pad, mask (as fastai's predict(no_unk=True)); eos ends a sample
-        ban = torch.tensor(sorted({i for i in (*tk.special_ids, tk.unk_id) if i is not None} - {eos}), dtype=torch.long)
+        ban = self._banned()  # no token that is not text (fastai's predict(no_unk=True)); eos ends a sample
         for step in range(max(1, steps)):
             nxt = rg.forced()  # every row has one way on: no draw
             if nxt is None: nxt = sample_next(rg.mask(logits.float().cpu().index_fill(-1, ban, float('-inf'))), temperature, top_k, top_p, g)
@@ -347,7 +360,7 @@ def _cut_until(text:str, until:re.Pattern, max_chars:int) -> tuple[str, bool]:
     if end >= max_chars: return text[:max_chars], True
     return text, False
 
-# %% ../nbs/06_inference.ipynb #5623dcd0
+# %% ../nbs/06_inference.ipynb #c7a79d41
 BEAMS = Range(int, 1, 100)  # `k` and `width` of `beam`
 
 @torch.inference_mode()
@@ -365,7 +378,7 @@ def _beam(self, prompt:str, k:int=5, width:int|None=None, max_new_chars:int=40, 
     self.last_heal = dict(removed=removed, healed=bool(removed))
     if heal and prompt and not removed: self.last_heal['reason'] = 'no clean token boundary at the end of the prompt (unknown or lossy tokens)'
     tk, eos, rg = self.tokenizer, self.tokenizer.eos_id, _Regrow(self.tokenizer, back, 1)
-    ban = torch.tensor(sorted({i for i in (*tk.special_ids, tk.unk_id) if i is not None} - {eos}), dtype=torch.long)
+    ban = self._banned()
     def text(full): return full[len(removed):] if full.startswith(removed) else ''  # a path's new text: after what it regrew
     done, live = {}, [([], 0.0)]  # finished text -> best log-probability; live (tokens, log-probability), best first
     def finish(t, lp):
@@ -483,9 +496,27 @@ def _load_awd(run, cfg, tok, device):
 
 for _n in arch_names(code='awd'): register_arch(_n, loader=_load_awd)
 
-# %% ../nbs/06_inference.ipynb #48ace689
-def load_lm(run, device=None) -> CodeLM:
-    "The `CodeLM` of a finished run directory: every file it reads checked (the record, the tokenizer and the special tokens its architecture needs, the model's config and weights)."
+# %% ../nbs/06_inference.ipynb #7843bb22
+_HUB_PART = r'[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9])?'
+_HUB_ID = re.compile(f'{_HUB_PART}(?:/{_HUB_PART})?')
+
+def is_hub_id(s) -> bool:
+    "Whether `s` can name a hub model (`name` or `owner/name`), not only a local path."
+    return bool(_HUB_ID.fullmatch(str(s))) and '--' not in str(s) and '..' not in str(s)
+
+# %% ../nbs/06_inference.ipynb #8b344cae
+def _plain(spec) -> bool:
+    "Whether `spec` is a plain checkpoint (a directory without a codelm record, or a hub id)."
+    p = Path(spec).expanduser()
+    if p.is_dir(): return run_layout(p) is None
+    return not p.exists() and is_hub_id(spec)
+
+def load_lm(run, device=None, dtype=None) -> CodeLM:
+    "The `CodeLM` of a finished run, or of a plain Hugging Face causal LM (a path or hub id)."
+    if _plain(run):
+        p = checkpoint_dir(run)
+        if run_layout(p) is None: return load_checkpoint(p, device, dtype, name=str(run))  # `dtype`: for these only
+        run = p  # a codelm run from the hub
     cfg = read_meta(run)
     a = get_arch(cfg['arch'], f"{Path(run)/RUN_META}: arch", RunError)
     if a.loader is None: raise RunError(f"{Path(run)/RUN_META}: arch {a.name!r} has no loader (its entry in codelm.arch.ARCHS)")
@@ -535,16 +566,21 @@ def _cache_name(hf) -> str:
     import inspect
     return 'cache' if 'cache' in inspect.signature(hf.forward).parameters else 'past_key_values'
 
-# %% ../nbs/06_inference.ipynb #3b1412d7
+# %% ../nbs/06_inference.ipynb #88fd479c
 class TransformerCausalLM(CodeLM):
-    "A `CodeLM` over a transformers causal LM (GPT-2): the prompt runs once, its key/value cache serves every sample."
+    "A `CodeLM` over a transformers causal LM: the prompt's key/value cache serves each sample."
     family = 'causal'
-    def __init__(self, hf, tokenizer, name:str, device=None, stride:int|None=None, context:int|None=None):
-        super().__init__(name, tokenizer, context=max_context(hf, context), device=device)
+    def __init__(self, hf, tokenizer, name:str, device=None, stride:int|None=None, context:int|None=None,
+                 start_id:int|None=None):
+        try: context = max_context(hf, context)
+        except AttributeError: pass  # a config without max_position_embeddings: the context given (load_checkpoint's)
+        super().__init__(name, tokenizer, context=context, device=device)
         self.hf, self.stride = hf.to(self.device).eval(), stride or max(1, self.context // 2)
-        self._kv = _cache_name(self.hf)
+        self._kv, self._start_id = _cache_name(self.hf), start_id
+        self.n_logits = max(tokenizer.vocab_size, getattr(hf.config, 'vocab_size', 0) or 0)
     @property
-    def start_id(self): return self.tokenizer.eos_id  # functions were packed, each followed by eos: eos starts a function
+    def start_id(self):  # codelm's runs packed functions, each followed by eos: eos starts one, unless told otherwise
+        return self.tokenizer.eos_id if self._start_id is None else self._start_id
     def _start(self, ids, n):
         out = self.hf(input_ids=ids[None], use_cache=True)
         cache = _expand_cache(getattr(out, self._kv), n)
@@ -648,6 +684,141 @@ def _masked_fill(self, text:str, k:int=5, max_tokens:int=3) -> list[dict]:
 
 TransformerMaskedLM.fill_mask = _masked_fill
 
+# %% ../nbs/06_inference.ipynb #6f0f64a7
+from .tokenization import refuse_remote_code, hub_available, _wrap_pretrained
+
+class HubError(RunError):
+    "A hub id neither in the local Hugging Face cache nor downloadable (offline, or not there)."
+
+def _first_line(e:BaseException) -> str: return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+
+# %% ../nbs/06_inference.ipynb #dd492c8f
+HUB_FILES = ['*.json', '*.safetensors', 'tokenizer.model', '*.txt']  # what is downloaded: never *.bin, *.pt, *.py
+
+def checkpoint_dir(spec) -> Path:
+    "The directory `spec` names: itself, or a hub id's snapshot (cached, or downloaded)."
+    p, s = Path(spec).expanduser(), str(spec)
+    if p.is_dir(): return p
+    if p.exists(): raise RunError(f'{s}: a file; expected a run directory, a checkpoint directory or a hub id')
+    if not is_hub_id(s): raise RunError(f'{s}: no such run directory')
+    from huggingface_hub import snapshot_download
+    try: return Path(snapshot_download(s, allow_patterns=HUB_FILES, local_files_only=True))
+    except Exception: pass  # not in the local cache (or not a valid id): the hub decides
+    if not hub_available():
+        raise HubError(f'{s}: no such run directory, and no hub model {s!r} in the local Hugging Face cache; '
+                       'the hub cannot be reached (offline, or HF_HUB_OFFLINE is set): pass a local directory, '
+                       'or download it where the network is')
+    try: return Path(snapshot_download(s, allow_patterns=HUB_FILES))
+    except Exception as e:
+        raise HubError(f'{s}: no such run directory, and no hub model to download ({_first_line(e)})') from None
+
+# %% ../nbs/06_inference.ipynb #2ce1c088
+PICKLES = ('.bin', '.pt', '.pth', '.ckpt', '.pkl', '.pickle')
+TOKENIZER_SOURCES = ('tokenizer.json', TOKENIZER_META, 'tokenizer.model', 'vocab.json')  # vocab.json: with merges.txt
+
+def check_checkpoint(p:Path) -> dict:
+    "The config.json of checkpoint `p`, once it passes: no code, safetensors, a tokenizer."
+    refuse_remote_code(p)
+    if not (p/MODEL_CONFIG).is_file():
+        raise RunError(f'{p}: not a codelm run and not a loadable transformers directory (expected {RUN_META}, '
+                       f'or {MODEL_CONFIG} with {WEIGHTS} and tokenizer files)')
+    c = read_record(p/MODEL_CONFIG, error=RunError, what='model config')
+    if not any((p/w).is_file() for w in (WEIGHTS, f'{WEIGHTS}.index.json')):
+        pk = sorted(f.name for f in p.iterdir() if f.suffix in PICKLES)
+        if pk: raise RunError(f"{p}: only pickled weights ({', '.join(pk[:3])}), which codelm refuses "
+                              f'(unpickling can run code); convert them to {WEIGHTS}')
+        raise RunError(f'{p}: no {WEIGHTS} (expected the weights, in safetensors)')
+    if not any((p/t).is_file() for t in TOKENIZER_SOURCES):
+        raise RunError(f'{p}: no tokenizer files (expected tokenizer.json, or vocab.json and merges.txt, '
+                       f'or tokenizer.model, beside {MODEL_CONFIG})')
+    return c
+
+# %% ../nbs/06_inference.ipynb #bd6c396d
+def causal_type(c:dict, f) -> str:
+    "The `model_type` of config.json `c` (file `f`) if it is a causal LM transformers knows."
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES as CAUSAL
+    mt, archs = c.get('model_type'), c.get('architectures') or []
+    if mt in arch_names(code='awd'):
+        raise RunError(f'{f}: an {mt} model, which codelm reads as a run only: its {RUN_META} is missing')
+    if not isinstance(mt, str) or mt not in CAUSAL:
+        raise RunError(f"{f}: field 'model_type' is {json.dumps(mt)[:40]} (expected a causal LM type that "
+                       'transformers knows: gpt2, gpt_neox, gpt_bigcode, llama, ...)')
+    if isinstance(archs, list) and archs and not any(str(a).endswith(('ForCausalLM', 'LMHeadModel')) for a in archs):
+        raise RunError(f"{f}: field 'architectures' is {json.dumps(archs)[:60]} (expected a causal LM such as "
+                       f'{CAUSAL[mt]}; a masked or sequence-to-sequence model loads as a codelm run, '
+                       f'with its {RUN_META})')
+    return mt
+
+# %% ../nbs/06_inference.ipynb #ddc92b11
+def checkpoint_tokenizer(p:Path, name:str):
+    "The tokenizer of checkpoint `p`: codelm's own if saved there, else `AutoTokenizer`'s."
+    if (p/TOKENIZER_META).is_file(): return run_tokenizer(p)
+    from transformers import AutoTokenizer
+    try:
+        with _quiet_hf(): hf = AutoTokenizer.from_pretrained(str(p), local_files_only=True, trust_remote_code=False)
+    except Exception as e: raise RunError(f'{p}: cannot load its tokenizer ({_first_line(e)})') from None
+    if not getattr(hf, 'is_fast', False) or getattr(hf, 'backend_tokenizer', None) is None:
+        raise RunError(f'{p}: its tokenizer is not a fast (Rust tokenizers) one; codelm needs tokenizer.json')
+    return _wrap_pretrained(hf, name, 'checkpoint', p)
+
+# %% ../nbs/06_inference.ipynb #23574ff8
+POSITION_FIELDS = ('n_positions', 'max_position_embeddings', 'n_ctx')
+
+def checkpoint_context(config, p:Path) -> int:
+    "Tokens checkpoint `p` can use: its positions, or its tokenizer's `model_max_length`."
+    n = next((v for k in POSITION_FIELDS if isinstance(v := getattr(config, k, None), int) and v > 0), None)
+    if n is None:
+        fields = ' or '.join(map(repr, POSITION_FIELDS))
+        raise RunError(f"{p/MODEL_CONFIG}: no field {fields} (expected the model's context)")
+    t = p/'tokenizer_config.json'
+    m = read_record(t, error=RunError, what='tokenizer config').get('model_max_length') if t.is_file() else None
+    return min(n, m) if isinstance(m, int) and not isinstance(m, bool) and 2 <= m < 1 << 31 else n  # 1e30: unset
+
+# %% ../nbs/06_inference.ipynb #3d88d6a5
+def _check_shapes(p:Path, cfg, mt:str) -> None:
+    "A `RunError` naming the tensors of `p`'s weights whose shapes are not the config's."
+    from safetensors import safe_open
+    from transformers import AutoModelForCausalLM
+    w = p/WEIGHTS
+    if not w.is_file(): return  # sharded: transformers compares them
+    try:
+        with safe_open(str(w), 'pt') as f: shapes = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as e: raise RunError(f'{w}: not a readable safetensors file ({_first_line(e)})') from None
+    with _quiet_hf(), torch.device('meta'): sd = AutoModelForCausalLM.from_config(cfg).state_dict()
+    bad = [f'{k} {s} ({MODEL_CONFIG} says {tuple(sd[k].shape)})' for k, s in sorted(shapes.items())
+           if k in sd and tuple(sd[k].shape) != s]
+    if bad: raise RunError(f"{w}: tensors do not match the {mt} model (of the wrong shape {', '.join(bad[:3])})")
+
+# %% ../nbs/06_inference.ipynb #37f4958c
+def load_checkpoint(spec, device=None, dtype=None, name:str|None=None) -> TransformerCausalLM:
+    "The `CodeLM` of a plain Hugging Face causal LM, a path or a hub id (safetensors, no code)."
+    from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
+    p = checkpoint_dir(spec)
+    c = check_checkpoint(p)
+    mt = causal_type(c, p/MODEL_CONFIG)
+    tok = checkpoint_tokenizer(p, name or str(spec))
+    try:
+        with _quiet_hf(): cfg = AutoConfig.from_pretrained(str(p), local_files_only=True, trust_remote_code=False)
+    except Exception as e: raise RunError(f'{p/MODEL_CONFIG}: not a {mt} config ({_first_line(e)})') from None
+    ctx = checkpoint_context(cfg, p)
+    _check_shapes(p, cfg, mt)
+    gen = GenerationConfig.from_model_config(cfg)  # generation_config.json is not read
+    try:
+        with _quiet_hf():
+            hf = checked_from_pretrained(AutoModelForCausalLM, p, strict=False, error=RunError, local_files_only=True,
+                                         config=cfg, generation_config=gen, dtype=dtype or torch.float32)
+    except (RunError, RemoteCodeError): raise
+    except Exception as e: raise RunError(f'{p}: cannot load the {mt} checkpoint ({_first_line(e)})') from None
+    rows = hf.get_input_embeddings().num_embeddings
+    if tok.vocab_size > rows:
+        raise RunError(f"{p}: its tokenizer has {tok.vocab_size} tokens, but the model's embedding has {rows} rows "
+                       '(expected no more tokens than rows)')
+    start = tok.bos_id if tok.kind == 'pretrained' and tok.bos_id is not None else tok.eos_id
+    if start is None: raise RunError(f'{p}: its tokenizer has no bos or eos token (expected one to start a text after)')
+    lm = TransformerCausalLM(hf, tok, name or str(spec), device=device, context=ctx, start_id=start)
+    if lm.context < 2: raise RunError(f'{p/MODEL_CONFIG}: a context of {lm.context} token (expected 2 or more)')
+    return lm
+
 # %% ../nbs/06_inference.ipynb #0ec226bb
 _ESCAPES = {'n': '\n', 't': '\t', '\\': '\\'}
 
@@ -684,13 +855,13 @@ def _stop_arg(s:str) -> str:
     if not s: raise argparse.ArgumentTypeError('expected a non-empty string')
     return s
 
-# %% ../nbs/06_inference.ipynb #f5597d33
+# %% ../nbs/06_inference.ipynb #96537f99
 def _text_command(sub, name:str, help:str, flag:str, what:str, method) -> Flags:
     "A subcommand over a run and one text: RUN, --FLAG text or --FLAG-file FILE (one of them), --raw, --json; its flags set parameters of `load_lm` and `method`."
     p = sub.add_parser(name, help=help, description=f'{help[0].upper()}{help[1:]}. --{flag} decodes \\n, \\t and \\\\ '
                                                     f'(every other backslash is kept); --raw or --{flag}-file take the text as it is.')
     f = Flags(p, load_lm, method)
-    f.add('run', 'run', help='a run directory')
+    f.add('run', 'run', help='a run directory, or a Hugging Face causal checkpoint (a directory or a hub id)')
     g = p.add_mutually_exclusive_group(required=True)
     f.add(flag, group=g, help=what)
     f.add(f'{flag}_file', metavar='FILE', type=_text_arg(f'--{flag}-file'), group=g, help=f'read the {what} from FILE (UTF-8, taken as it is)')

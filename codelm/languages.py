@@ -18,10 +18,10 @@ __all__ = ['LANGUAGES', 'ALIASES', 'PYGMENTS_VERSION', 'LanguageError', 'Lang', 
 class LanguageError(ValueError):
     "An unknown language name; the message names the flag and the known names."
 
-# %% ../nbs/00d_languages.ipynb #a64cec7c
+# %% ../nbs/00d_languages.ipynb #cf28489e
 @dataclass(frozen=True)
 class Lang:
-    "One language: canonical name, table title, Pygments lexer name, tree-sitter grammar (module, function)."
+    "One language: canonical name, table title, Pygments lexer name and tree-sitter grammar."
     name: str
     title: str
     pygments: str
@@ -41,16 +41,16 @@ LANGUAGES = {l.name: l for l in (
 ALIASES = {'c++': 'cpp', 'c#': 'csharp', 'cs': 'csharp', 'c_sharp': 'csharp', 'js': 'javascript',
            'ts': 'typescript', 'py': 'python', 'rb': 'ruby', 'rs': 'rust', 'golang': 'go'}
 
-# %% ../nbs/00d_languages.ipynb #861537b1
+# %% ../nbs/00d_languages.ipynb #351c2b83
 def check_language(name:str, flag:str='--languages') -> str:
-    "The canonical name of language `name` (case and common aliases ignored), or a `LanguageError`."
+    "The canonical name of language `name` (case and aliases ignored), or a `LanguageError`."
     key = str(name).strip().lower()
     if (key := ALIASES.get(key, key)) in LANGUAGES: return key
     raise LanguageError(f"{flag} {name}: unknown language (expected one of {', '.join(LANGUAGES)})")
 
-# %% ../nbs/00d_languages.ipynb #e952c428
+# %% ../nbs/00d_languages.ipynb #8e5d3ecc
 def parse_languages(spec:str, flag:str='--languages') -> tuple[str, ...]:
-    "The canonical names in the comma-separated `spec`, in order, each once; `all` is every language."
+    "The canonical names in comma-separated `spec`, in order, each once; `all` is every language."
     if str(spec).strip().lower() == 'all': return tuple(LANGUAGES)
     names = [s for s in str(spec).split(',') if s.strip()]
     if not names: raise LanguageError(f"{flag} {spec!r}: expected comma-separated language names, or 'all'")
@@ -61,9 +61,9 @@ def parse_languages(spec:str, flag:str='--languages') -> tuple[str, ...]:
 def _by_lexer() -> dict:
     return {l.pygments: l.name for l in LANGUAGES.values()}
 
-# %% ../nbs/00d_languages.ipynb #fd811a0e
+# %% ../nbs/00d_languages.ipynb #1c20ff01
 def language_of(path) -> str|None:
-    "The canonical language of file `path` by Pygments' file-name patterns, or None if not one of `LANGUAGES`."
+    "The canonical language of file `path` by Pygments' file-name patterns, or None."
     from pygments.lexers import find_lexer_class_for_filename
     cls = find_lexer_class_for_filename(PurePath(str(path)).name)
     return _by_lexer().get(cls.name) if cls else None
@@ -84,7 +84,7 @@ def lexer(language:str):
     alias = next(a[1][0] for a in get_all_lexers() if a[0] == name)
     return find_lexer_class_by_name(alias)()
 
-# %% ../nbs/00d_languages.ipynb #7088f186
+# %% ../nbs/00d_languages.ipynb #482c5e38
 def pygments_tokens(text:str, language:str) -> int:
-    "The number of tokens Pygments' lexer of `language` yields for `text` (PolyCoder's perplexity unit)."
+    "The number of tokens Pygments' lexer of `language` yields for `text`."
     return sum(1 for _ in lexer(language).get_tokens(text))

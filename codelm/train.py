@@ -29,9 +29,9 @@ from torch.nn.parallel import DistributedDataParallel
 # %% auto #0
 __all__ = ['TRAIN_PRESETS', 'TOKENIZER_SAMPLE_BYTES', 'TRAIN_EPILOG', 'SEED_MAX', 'set_seed_all', 'capture_rng', 'restore_rng',
            'bare_model', 'save_checkpoint', 'load_checkpoint', 'History', 'valid_loss', 'Curve', 'Checkpoint',
-           'checkpoint_meta', 'fit_recipe', 'preset', 'run_hparams', 'tokens_per_byte', 'init_distributed',
-           'shard_rows', 'DataParallel', 'FailAt', 'tokenizer_texts', 'check_run_args', 'train_plan', 'train_run',
-           'add_train_cli']
+           'checkpoint_meta', 'stage_name', 'stage_path', 'check_stages', 'Stages', 'fit_recipe', 'preset',
+           'run_hparams', 'tokens_per_byte', 'init_distributed', 'shard_rows', 'DataParallel', 'FailAt',
+           'tokenizer_texts', 'check_run_args', 'train_plan', 'train_run', 'add_train_cli']
 
 # %% ../nbs/05_train.ipynb #3fc23b29
 def set_seed_all(seed:int):
@@ -213,13 +213,51 @@ def checkpoint_meta(path) -> dict:
         with safe_open(str(path), 'pt') as f: return json.loads(f.metadata()['meta'])
     except Exception as e: raise RunError(f'{path}: not a readable checkpoint ({e}); delete it to start over') from None
 
+# %% ../nbs/05_train.ipynb #f546faa9
+def stage_name(frac:float) -> str:
+    "The file stem of the stage at `frac` of training: `0.25`, `0.5`."
+    return f'{frac:g}'
+
+def stage_path(run, frac:float) -> Path:
+    "Where a run keeps its weights at `frac` of its training."
+    return Path(run)/'stages'/f'{stage_name(frac)}.safetensors'
+
+# %% ../nbs/05_train.ipynb #fde8ed99
+def check_stages(stages) -> tuple:
+    "The sorted fractions of `stages` (a sequence, or '0.25,0.5'), each in (0, 1); a `RunError` otherwise."
+    if stages is None: return ()
+    items = stages.split(',') if isinstance(stages, str) else list(stages)
+    try: fr = sorted({float(x) for x in items if str(x).strip()})
+    except ValueError: fr = None
+    if fr is None or not all(0 < f < 1 for f in fr):
+        raise RunError(f'--stages {stages}: expected fractions of training between 0 and 1, comma-separated (0.25,0.5,0.75)')
+    return tuple(fr)
+
+# %% ../nbs/05_train.ipynb #5764cf7f
+class Stages(Callback):
+    "Save the model's weights when training has done each fraction of `fracs` of its steps (`stage_path`)."
+    order = 67
+    def __init__(self, run, fracs:tuple, bytes_per_epoch:float|None=None): store_attr()
+    def before_fit(self):
+        self.n_train = len(self.dls.train)
+        self.marks = {max(1, round(f * self.n_epoch * self.n_train)): f for f in self.fracs}
+    def after_batch(self):
+        if not self.training: return
+        step = self.epoch * self.n_train + self.iter + 1
+        if (f := self.marks.get(step)) is None or rank_distrib() != 0: return
+        m = bare_model(self.learn.model)
+        m = getattr(m, 'hf', m)  # a transformer's own model: its keys are transformers'
+        seen = step / self.n_train * self.bytes_per_epoch if self.bytes_per_epoch else None
+        md = dict(stage=stage_name(f), step=str(step), train_bytes=str(round(seen)) if seen else '')
+        with atomic_path(stage_path(self.run, f)) as tmp: sft.save_model(m, str(tmp), metadata=md)
+
 # %% ../nbs/05_train.ipynb #181b2be0
 def _set_phase(learn, phase): learn.freeze() if phase == 'frozen' else learn.unfreeze()
 
-# %% ../nbs/05_train.ipynb #a00a6b7a
+# %% ../nbs/05_train.ipynb #f210a69f
 def fit_recipe(learn, ckpt, epochs:int, freeze_epochs:int=1, lr:float=None, seed:int=0,
                tokens_per_byte:float=None, stop_after:int=None, lr_find_it:int=100, lr_range:tuple=(1e-7, 10), lr_rule:str='minimum',
-               curve_points:int=0, bytes_per_epoch:float=None) -> dict:
+               curve_points:int=0, bytes_per_epoch:float=None, stages:tuple=(), run=None) -> dict:
     "lr_find (when `lr` is None), frozen epochs, unfreeze, one-cycle epochs, a learning curve; checkpointed each epoch and resumable from `ckpt`."
     ckpt = Path(ckpt)
     if ckpt.exists():
@@ -258,6 +296,7 @@ def fit_recipe(learn, ckpt, epochs:int, freeze_epochs:int=1, lr:float=None, seed
         cbs = [History(phase, tokens_per_byte, state['history'], **at), Checkpoint(ckpt, phase, state),
                Curve(phase, state['history'], curve_points, tokens_per_byte=tokens_per_byte, **at)]
         if n_run < n: cbs.append(_StopAfter(n_run))
+        if stages and phase == 'unfrozen': cbs.append(Stages(run or ckpt.parent, stages, bytes_per_epoch))
         with learn.no_bar() if os.environ.get('CODELM_NO_BAR') else contextlib.nullcontext():
             learn.fit_one_cycle(n, lr, start_epoch=start, cbs=cbs)
         if n_run < n: return state
@@ -492,13 +531,16 @@ def train_plan(corpus, preset_name:str, arch:str, budget_mb:float|None=None, epo
     valid = dict(max_bytes=int(p['valid_mb'] * 1e6), seed=seed) if p.get('valid_mb') else None
     return dict(budget_mb=mb, budget_bytes=budget, epochs=passes, train_sample=train, valid_sample=valid, split_bytes=total, note=note)
 
-# %% ../nbs/05_train.ipynb #2292fc6d
+# %% ../nbs/05_train.ipynb #60f7266a
 def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', seed:int|None=None, epochs:int|None=None,
               tokenizers_dir=None, pretrained=None, force:bool=False, quiet:bool=False, bs:int|None=None, lr:float|None=None,
               drop_mult:float|None=None, budget_mb:float|None=None, lr_find:bool=False, precision:str='auto', seq_len:int|None=None, micro_bs:int|None=None,
-              mask_p:float|None=None, sample_seed:int|None=None, freeze_epochs:int|None=None) -> dict:
+              mask_p:float|None=None, sample_seed:int|None=None, freeze_epochs:int|None=None, stages=None,
+              sizes:dict|None=None) -> dict:
     "Train one model on its preset's budget of training bytes and write its run directory (data-parallel when launched on several processes)."
     kind = check_run_args(arch, tokenizer, preset_name, corpus)
+    stages = check_stages(stages)
+    if sizes and get_arch(arch).code == 'awd': raise RunError(f'sizes {sizes}: a transformer\'s sizes; {arch} takes its sizes from its preset')
     out, p = Path(out), preset(preset_name)
     precision = 'fp32' if precision == 'auto' and get_arch(arch, error=RunError).code == 'awd' else resolve_precision(precision)
     env = init_distributed(); world, rank0 = env['world_size'], env['rank'] == 0
@@ -538,6 +580,7 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
             if got != want: raise RunError(f'{out}: cannot resume: the run was started with {got}, asked for {want}; use another --out or --force')
         if rank0:
             if force and ckpt.exists(): ckpt.unlink()
+            if not ckpt.exists(): shutil.rmtree(out/'stages', ignore_errors=True)  # a fresh start: no stage of an older run stays
             tok, tok_info = _tokenizer_for_run(kind, corpus, out, tokenizers_dir, preset_name, arch, pretrained, force)
         distrib_barrier()  # rank 0 has the tokenizer saved and a forced run's checkpoint gone
         if not rank0: tok, tok_info = load_tokenizer(out), None
@@ -546,7 +589,8 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
         set_seed_all(seed)
         if plan['note'] and not quiet: print(f'{out.name}: {plan["note"]}', file=sys.stderr)
         learn, model_cfg = get_arch(arch).learner(arch, tok, corpus, preset_name, bs * world, seq_len or hp['seq_len'], pretrained, None, micro_bs=micro_bs and micro_bs * world,
-                                          drop_mult=drop_mult, memmap=True, samples=dict(train=plan['train_sample'], valid=plan['valid_sample']), precision=precision, mask_p=hp.get('mask_p'), seed=seed)
+                                          drop_mult=drop_mult, memmap=True, samples=dict(train=plan['train_sample'], valid=plan['valid_sample']), precision=precision, mask_p=hp.get('mask_p'), seed=seed,
+                                          **({'sizes': dict(sizes)} if sizes else {}))
         sl = getattr(learn, 'seq_len', seq_len or hp['seq_len'])
         if len(learn.dls.train) == 0 or getattr(learn.dls, 'train_tokens', sl * bs * world + 1) <= sl * bs * world:
             raise RunError(f"--budget-mb {plan['budget_mb']}: {learn.train_bytes:,} bytes of training text make no full batch of "
@@ -567,8 +611,11 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
         if rank0: write_meta(out, cfg)
         made['keep'] = True   # from here on, a failed run resumes with this tokenizer
         state = fit_recipe(learn, ckpt, epochs=epochs, freeze_epochs=freeze, lr=lr, seed=seed, lr_find_it=p['lr_find_it'], lr_range=p['lr_range'], lr_rule=p['lr_rule'],
-                           tokens_per_byte=learn.tokens_per_byte, curve_points=p.get('curve_points', 0), bytes_per_epoch=learn.train_bytes)
+                           tokens_per_byte=learn.tokens_per_byte, curve_points=p.get('curve_points', 0), bytes_per_epoch=learn.train_bytes,
+                           stages=stages, run=out)
         h = [r for r in state['history'] if r.get('row', 'epoch') == 'epoch']
+        if stages: cfg['stages'] = [stage_name(f) for f in stages]
+        if sizes: cfg['sizes'] = dict(sizes)  # the preset's sizes, overridden (a size curve)
         cfg.update(status='finished', lr_find=state.get('lr_find'), lr_find_suggestions=state.get('lr_find_suggestions'), lr=state.get('lr'), train_seconds=round(sum(r['seconds'] for r in h), 1),
                    tokens_per_s=h[-1]['tokens_per_s'] if h else None, final=h[-1] if h else None)
         if rank0:
@@ -590,11 +637,13 @@ def train_run(arch:str, tokenizer:str|None, corpus, out, preset_name:str='cpu', 
               + (', bits/byte: pseudo-likelihood, from codelm eval' if fam == 'masked' else ''))
     return cfg
 
-# %% ../nbs/05_train.ipynb #5f185e3f
-def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, memmap=False, samples=None, precision='auto', micro_bs=None, mask_p=None, seed=0):
+# %% ../nbs/05_train.ipynb #d8325765
+def _tf_learner(arch, tok, corpus, p, bs, seq_len, pretrained, limit, drop_mult=None, memmap=False, samples=None, precision='auto', micro_bs=None, mask_p=None, seed=0,
+                sizes=None):
     "A transformer learner at preset `p` (each model's own batch size and context unless given; `drop_mult` scales dropout 0.1)."
+    config = {**(sizes or {}), **({} if drop_mult is None else dict(dropout=0.1 * drop_mult))} or None
     learn = transformer_learner(arch, tok, corpus, preset=p, bs=bs, seq_len=seq_len, micro_bs=micro_bs, pretrained=pretrained, max_items=limit,
-                                config=None if drop_mult is None else dict(dropout=0.1 * drop_mult), path=tempfile.mkdtemp(prefix='codelm_'),
+                                config=config, path=tempfile.mkdtemp(prefix='codelm_'),
                                 samples=samples, memmap=memmap, precision=precision, mask_p=mask_p or 0.15, seed=seed)  # the run's seed: initialisation and order
     return learn, None  # the model's config is transformers' own: save_pretrained writes it
 
@@ -614,7 +663,7 @@ Several nodes need RUN/ on a shared filesystem to resume; token caches go to $CO
 # %% ../nbs/05_train.ipynb #7453e50d
 SEED_MAX = 2**32 - 1  # NumPy's seeds are 32-bit
 
-# %% ../nbs/05_train.ipynb #72235284
+# %% ../nbs/05_train.ipynb #efbf8696
 def add_train_cli(sub):
     "The `codelm train` subcommand."
     f = Flags(sub.add_parser('train', help='train one model by the paper recipe into a run directory',
@@ -644,6 +693,8 @@ def add_train_cli(sub):
           help="masked models: the share of training tokens masked (default: the preset's; validation always masks 15%%)")
     f.add('micro_bs', type=Range(int, 1, what='a batch size of 1 or more').arg(), help='accumulate gradients over micro-batches of this size (per process) up to --bs, to fit a GPU')
     f.add('precision', help=f"{', '.join(PRECISIONS)} (default auto: bf16 or fp16 for transformers on a GPU, else fp32); bf16 runs on a CPU too, fp16 needs CUDA")
+    f.add('stages', metavar='FRACTIONS', help='keep the weights at these fractions of training, comma-separated (0.25,0.5,0.75): '
+                                             'RUN/stages/FRACTION.safetensors, training stages as PolyCoder compared them')
     f.add('force', help='train again even if the run is finished')
     f.parser.set_defaults(func=_train_cmd)
 

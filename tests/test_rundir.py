@@ -40,6 +40,22 @@ def test_pipelines_open_runs_offline(runs):
         got = fill(f'def add(a, b):\n    return a {fill.tokenizer.mask_token} b\n', top_k=3)
         assert len(got) == 3 and all(isinstance(g['token_str'], str) and 0 <= g['score'] <= 1 for g in got), got
 
+def test_runs_say_their_context_and_pipelines_take_long_texts(runs):
+    "Issue 34, point 6: a run's tokenizer_config.json says how many tokens the model can use, so long texts work in transformers."
+    from transformers import pipeline
+    import codelm as C
+    long = ('def f(x):\n    return x + 1\n\n' * 100)[:2000]
+    for arch in ('gpt2', 'bert', 'roberta'):
+        lm = C.load_lm(runs/arch, device='cpu')
+        want = lm.context if arch == 'gpt2' else lm.max_len  # a masked model's context keeps room for its lookahead masks
+        assert json.loads((runs/arch/'tokenizer_config.json').read_text())['model_max_length'] == want, arch
+    gen = pipeline('text-generation', model=str(runs/'gpt2'), device='cpu')
+    out = gen(long, max_new_tokens=8, handle_long_generation='hole', do_sample=False, return_full_text=False)[0]['generated_text']
+    assert isinstance(out, str)  # was: IndexError, index out of range (nothing said the model has few positions)
+    fill = pipeline('fill-mask', model=str(runs/'roberta'), device='cpu')
+    got = fill(f'x = {fill.tokenizer.mask_token}\n' + long, top_k=2, tokenizer_kwargs=dict(truncation=True))
+    assert len(got) == 2
+
 @pytest.mark.parametrize('name', ['awd_lstm-char', 'awd_qrnn-bpe', 'gpt2', 'bert', 'roberta'])
 def test_load_lm_every_family(runs, name):
     import codelm as C
