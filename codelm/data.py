@@ -1232,13 +1232,14 @@ def _library_stats(pkgs, files, library, counts) -> dict:
 UNITS = ('function', 'file')  # a record is one function (CodeSearchNet's unit) or one whole file (PolyCoder's)
 MULTI = {}  # codelm.polycorpus registers 'build' and 'format' here: corpora of many languages, or of whole files
 
-# %% ../nbs/00_data.ipynb #a4bd77a4
+# %% ../nbs/00_data.ipynb #e9119ac3
 def _multi(what:str):
     "The step `what` of codelm.polycorpus, imported on first use (it comes later in the flow and registers itself)."
-    if what not in MULTI: importlib.import_module('codelm.polycorpus')
-    return MULTI[what]
+    reg = importlib.import_module('codelm.data').MULTI  # the library's registry, in this notebook too
+    if what not in reg: importlib.import_module('codelm.polycorpus')
+    return reg[what]
 
-# %% ../nbs/00_data.ipynb #e9abd70c
+# %% ../nbs/00_data.ipynb #dbd7174d
 def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, language='python', packages:str|None=None, library:str|None=None,
                  remove_comments=True, remove_docstrings=True, autopep8=True, aggressive=1, limit=None, strict=False, workers=None,
                  exclude_tests:bool|None=None, force=False, quiet=False, max_file_bytes:int=MAX_FILE_BYTES, file_timeout:float=FILE_TIMEOUT,
@@ -1288,6 +1289,8 @@ def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, languag
                          limits=dict(max_file_bytes=max_file_bytes, file_timeout=file_timeout, **({'files_not_read': counts['files_not_read']} if counts.get('files_not_read') else {})),
                          files={s: _digest(stage/f'{s}.jsonl.gz') for s in SPLITS},
                          build=dict(seconds=round(time.time() - t0, 2), workers=workers, cached_files=counts.get('cached_files', 0)))
+            if source not in ('stdlib', 'packages', 'csn') and (po := _multi('passed_over')(source)):
+                stats['other_languages'] = po  # files of other languages the Python corpus leaves out, counted
             atomic_write(stage/'stats.json', json.dumps(stats, indent=2))
             with dir_lock(out):  # waited for; the splits, then stats.json that names them: a crash in between leaves a corpus that is not up to date
                 for s in SPLITS: os.replace(stage/f'{s}.jsonl.gz', out/f'{s}.jsonl.gz')
@@ -1298,7 +1301,7 @@ def build_corpus(source='stdlib', out='corpus/stdlib', *, csn_path=None, languag
     if not quiet: print(format_stats(stats))
     return stats
 
-# %% ../nbs/00_data.ipynb #b0a665a1
+# %% ../nbs/00_data.ipynb #64fa8e2b
 def format_stats(stats:dict) -> str:
     "A short human-readable summary of a corpus's stats.json."
     if 'by_language' in stats: return _multi('format')(stats)
@@ -1315,6 +1318,9 @@ def format_stats(stats:dict) -> str:
     for k, v in stats['skipped'].items():  # where, for the first of each reason
         if v['examples']: lines.append(f"    {k}: {v['examples'][0][:160]}" + (f" (and {v['count'] - 1:,} more)" if v['count'] > 1 else ''))
     lines.append(f"  duplicates removed: {stats['dedup']['total']:,} {stats['dedup']['removed'] or ''}")
+    if po := stats.get('other_languages'):
+        lines.append('  files of other languages left out: ' + ', '.join(f'{k} {v:,}' for k, v in po.items())
+                     + ' (--unit file --languages all reads them)')
     cl = stats['cleaning']
     lines.append('  cleaning: ' + ', '.join(f'{k} {v:,}' for k, v in cl.items()) if cl else '  cleaning: off')
     if nr := stats.get('limits', {}).get('files_not_read'): lines.append(f"  --limit: {nr:,} files of full splits not read (their functions not counted above)")

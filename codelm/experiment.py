@@ -183,16 +183,29 @@ def paper_table() -> list[dict]:
     for r in rows: r['run'] = PAPER_NAMES.get((r['model'], r['tokenizer']))
     return rows
 
-# %% ../nbs/09_experiment.ipynb #918d0635
+# %% ../nbs/09_experiment.ipynb #85afd877
 def collect(runs) -> list[dict]:
-    "One record per finished run in a registry: config, history rows, metrics and samples (where present)."
+    "One record per finished run (or evaluated checkpoint) in a registry: config, history, metrics and samples."
     out = []
     for d in sorted(Path(runs).iterdir()) if Path(runs).exists() else []:
-        if not run_finished(d): continue
+        if not run_finished(d):
+            if rec := _checkpoint_record(d): out.append(rec)
+            continue
         rec = dict(name=d.name, config=read_meta(d), history=read_history(d/HISTORY).to_dict('records'))
         for f in ('metrics', 'samples'): rec[f] = read_result(d, f)
         out.append(rec)
     return out
+
+# %% ../nbs/09_experiment.ipynb #2f212af3
+def _checkpoint_record(d:Path) -> dict|None:
+    "The record of a checkpoint evaluated into `d` (`codelm eval CHECKPOINT --out d`), or None."
+    if not d.is_dir() or not (d/'metrics.json').exists(): return None
+    try: m = read_result(d, 'metrics')
+    except RunError: return None
+    if not m or not m.get('checkpoint'): return None
+    cfg = dict(name=d.name, arch=m.get('arch'), family=m.get('family', 'causal'), tokenizer='its own',
+               checkpoint=m['checkpoint'], corpus=m.get('corpus'))
+    return dict(name=d.name, config=cfg, history=[], metrics=m, samples=read_result(d, 'samples'))
 
 # %% ../nbs/09_experiment.ipynb #63bf5274
 def _g(d, *ks):

@@ -16,7 +16,7 @@ from .languages import LANGUAGES, language_of, parse_languages, check_language, 
 # %% auto #0
 __all__ = ['MAX_FILE_BYTES', 'MIN_TOKENS', 'NEAR_DUP', 'NUM_PERM', 'SKIP_DIRS', 'parse_overrides', 'source_files', 'file_record',
            'minhash', 'near_duplicates', 'dir_units', 'pinned_units', 'function_records', 'write_poly_corpus',
-           'csn_corpus', 'build_poly_corpus', 'format_poly']
+           'csn_corpus', 'build_poly_corpus', 'format_poly', 'passed_over']
 
 # %% ../nbs/00g_polycorpus.ipynb #58aed8e2
 MAX_FILE_BYTES = 1 << 20   # PolyCoder: files over 1 MiB dropped
@@ -310,5 +310,15 @@ def format_poly(stats:dict) -> str:
     if other: lines.append('not read: ' + ', '.join(f'{k} {v}' for k, v in sorted(other.items())))
     return '\n'.join(lines)
 
-# %% ../nbs/00g_polycorpus.ipynb #e8c579cd
-MULTI.update(build=build_poly_corpus, format=format_poly)  # `codelm corpus build --languages/--unit file` comes here
+# %% ../nbs/00g_polycorpus.ipynb #115dcacb
+def passed_over(root) -> dict:
+    "Files of languages other than Python under directory `root`, by language: what a Python corpus leaves out."
+    c = Counter()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
+        c.update(l for n in filenames if (l := language_of(n)) and l != 'python')
+    return dict(sorted(c.items()))
+
+# %% ../nbs/00g_polycorpus.ipynb #210a1b3b
+# `codelm corpus build --languages/--unit file` comes here; a Python corpus of a directory counts the rest
+MULTI.update(build=build_poly_corpus, format=format_poly, passed_over=passed_over)

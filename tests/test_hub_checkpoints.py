@@ -210,3 +210,20 @@ def test_eval_takes_a_checkpoint_with_corpus_and_out(short_run, tmp_path):
     assert theirs['bpb'] == ours['bpb'] and theirs['checkpoint'] == str(plain) and theirs['arch'] == 'gpt2'
     assert theirs['baselines']['train_sample'] == CHECKPOINT_BASELINE
     assert (tmp_path/'e'/'metrics.json').exists() and not (plain/'metrics.json').exists()
+
+def test_an_evaluated_checkpoint_joins_the_report_and_the_explorer(short_run, tmp_path):
+    "A checkpoint evaluated into a registry is a row of the results table and an entry of the explorer's picker."
+    from codelm.evaluate import evaluate_run
+    from codelm.experiment import collect, results_table
+    from codelm.explore import list_runs
+    plain = shutil.copytree(short_run, tmp_path/'plain')
+    (plain/'codelm.json').unlink()
+    reg = tmp_path/'runs'/'cpu'
+    shutil.copytree(short_run, reg/'gpt2_32')
+    m = evaluate_run(plain, corpus=sample_corpus(), out=reg/'plain-gpt2', limit=6, lines=2, headers=1, samples=1)
+    recs = collect(reg)
+    assert [r['name'] for r in recs] == ['gpt2_32', 'plain-gpt2']
+    row = results_table(recs).set_index('run').loc['plain-gpt2']
+    assert row['tokenizer'] == 'its own' and row['bits/byte (test)'] == m['bpb']
+    infos = {i['name']: i for i in list_runs(tmp_path/'runs')}
+    assert infos['cpu/plain-gpt2']['path'] == str(plain) and not infos['cpu/plain-gpt2']['error']
