@@ -27,8 +27,8 @@ __all__ = ['EVAL_SIZES', 'EXPERIMENTS', 'GPU_TFLOPS', 'GPU_MFU', 'PAPER_CAVEAT',
            'select_runs', 'check_corpus_dir', 'run_grid', 'train_flops', 'model_params', 'dry_run', 'dry_run_table',
            'paper_table', 'collect', 'results_table', 'epoch_rows', 'curve_figure', 'epoch_figures',
            'registry_baselines', 'bpb_figure', 'surprise_text', 'surprise_figure', 'samples_html', 'read_seeds',
-           'noise_note', 'findings', 'results_markdown', 'machines_text', 'baseline_grid', 'write_report',
-           'add_experiment_cli']
+           'noise_note', 'findings', 'results_markdown', 'machines_text', 'baseline_grid', 'language_rows',
+           'write_report', 'add_experiment_cli']
 
 # %% ../nbs/09_experiment.ipynb #71e21529
 def grid() -> list[tuple]:
@@ -476,7 +476,18 @@ def baseline_grid(base:dict|None):
     import pandas as pd
     return pd.DataFrame(_evaluate.baseline_cells(base or {})).rename(columns={'alone': 'each function alone (as the models)', 'stream': 'one stream'})
 
-# %% ../nbs/09_experiment.ipynb #098793e7
+# %% ../nbs/09_experiment.ipynb #88f3fd45
+def language_rows(recs:list[dict]) -> list[dict]:
+    "Per run and language, for runs scored on several languages: bits per byte [95%] and perplexity per token."
+    rows = []
+    for r in recs:
+        pl = _g(r['metrics'] or {}, 'per_language') or {}
+        if len(pl) < 2: continue  # a corpus of one language: the results table says it all
+        rows += [dict(run=r['name'], language=l, items=v['items'], bpb=f"{v['bpb']:.3f} [{v['bpb_ci'][0]:.3f}, {v['bpb_ci'][1]:.3f}]",
+                      ppl=f"{v['ppl']:.2f}") for l, v in pl.items()]
+    return rows
+
+# %% ../nbs/09_experiment.ipynb #244ebc1b
 def write_report(runs, report='reports', corpus=None) -> Path:
     "Write a self-contained `report/index.html` (plotly inlined, opens offline) from the runs of a registry."
     recs, seeds = collect(runs), read_seeds(runs)
@@ -512,7 +523,15 @@ targets wrong; masked accuracy is on masked positions only; bits per byte is com
 <h2>Baselines</h2>{b}
 <h2>The paper's conclusions, checked on these runs</h2>{found}
 <h2>Figures</h2>{''.join(parts)}<h2>Samples</h2><div class="runs">{samples}</div></body></html>'''
-    out, page, md = Path(report)/'index.html', doc.encode(), results_markdown(recs, seeds).encode()
+    if lr := language_rows(recs):  # runs scored on several languages
+        cols = ('run', 'language', 'items', 'bpb', 'ppl')
+        doc = doc.replace('<h2>Baselines</h2>', '<h2>Per language</h2><table><tr>' + ''.join(f'<th>{c}</th>' for c in cols) + '</tr>'
+                          + ''.join('<tr>' + ''.join(f'<td>{html.escape(str(x[c]))}</td>' for c in cols) + '</tr>' for x in lr)
+                          + '</table><h2>Baselines</h2>', 1)
+    md_text = results_markdown(recs, seeds) + ('' if not lr else '\nPer language (bits per byte [95%], perplexity per Pygments token)\n\n'
+        '| run | language | items | bits/byte | ppl |\n|---|---|---|---|---|\n' + ''.join(
+            f"| {x['run']} | {x['language']} | {x['items']} | {x['bpb']} | {x['ppl']} |\n" for x in lr))
+    out, page, md = Path(report)/'index.html', doc.encode(), md_text.encode()
     with atomic_path(out, len(page)) as t_page, atomic_path(Path(report)/'results.md', len(md)) as t_md:  # both written before either is in place, index.html last
         t_md.write_bytes(md); t_page.write_bytes(page)
     return out
