@@ -196,13 +196,10 @@ def collect(runs) -> list[dict]:
         out.append(rec)
     return out
 
-# %% ../nbs/09_experiment.ipynb #2f212af3
+# %% ../nbs/09_experiment.ipynb #91396d31
 def _checkpoint_record(d:Path) -> dict|None:
     "The record of a checkpoint evaluated into `d` (`codelm eval CHECKPOINT --out d`), or None."
-    if not d.is_dir() or not (d/'metrics.json').exists(): return None
-    try: m = read_result(d, 'metrics')
-    except RunError: return None
-    if not m or not m.get('checkpoint'): return None
+    if not (m := checkpoint_metrics(d)): return None
     cfg = dict(name=d.name, arch=m.get('arch'), family=m.get('family', 'causal'), tokenizer='its own',
                checkpoint=m['checkpoint'], corpus=m.get('corpus'))
     return dict(name=d.name, config=cfg, history=[], metrics=m, samples=read_result(d, 'samples'))

@@ -36,19 +36,12 @@ def checkpoint_info(name) -> dict:
     return dict(name=short, path=str(name), family='causal', tokenizer='its own', bpb=None, error=None,
                 label=f'{short} · {where} checkpoint · its own tokenizer')
 
-# %% ../nbs/10_explore.ipynb #7b1d1f11
-def _evaluated_checkpoint(d:Path) -> dict|None:
-    "The metrics a checkpoint's evaluation wrote into `d`, if that is what `d` holds."
-    try: m = read_result(d, 'metrics') if (d/'metrics.json').exists() else None
-    except RunError: return None
-    return m if m and m.get('checkpoint') else None
-
-# %% ../nbs/10_explore.ipynb #9265e1a3
+# %% ../nbs/10_explore.ipynb #b2e1a716
 def run_info(run) -> dict:
     "Name, family, tokenizer, bpb and a one-line label of a run directory; `error` says why it cannot be loaded."
     run = Path(run)
     if not (run/RUN_META).exists() and (run/'config.json').exists(): return checkpoint_info(run)  # a plain checkpoint
-    if not (run/RUN_META).exists() and (m := _evaluated_checkpoint(run)):  # `codelm eval CHECKPOINT --out run`
+    if not (run/RUN_META).exists() and (m := checkpoint_metrics(run)):  # `codelm eval CHECKPOINT --out run`
         return dict(checkpoint_info(m['checkpoint']), name=run.name, bpb=m.get('bpb'),
                     label=f"{run.name} · checkpoint {m['checkpoint']} · {m.get('bpb', float('nan')):.3f} bpb (test)")
     try: cfg = read_meta(run)
@@ -60,14 +53,14 @@ def run_info(run) -> dict:
     return dict(name=cfg.get('name', run.name), path=str(run), family=cfg.get('family', '?'), tokenizer=cfg.get('tokenizer') or cfg.get('tokenizer_name') or '?',
                 bpb=bpb, error=None, label=f"{cfg.get('name', run.name)} · {cfg.get('family', '?')} · {cfg.get('tokenizer') or cfg.get('tokenizer_name') or '?'} · {bits}")
 
-# %% ../nbs/10_explore.ipynb #f4503484
+# %% ../nbs/10_explore.ipynb #31bdbc91
 def list_runs(runs_dir) -> list[dict]:
     "`run_info` of every run in the registry `runs_dir`, including those one level down (`codelm run` writes RUNS/<preset>/<run>)."
     d = Path(runs_dir)
     if not d.is_dir(): raise ExploreError(f'{d}: no such runs directory (train a model with `codelm train`, or pass --runs DIR)')
     out = []
     for p in sorted(q for q in d.iterdir() if q.is_dir() and not q.name.startswith('.')):
-        subs = [q for q in sorted(p.iterdir()) if q.is_dir() and (run_layout(q) or _evaluated_checkpoint(q))] \
+        subs = [q for q in sorted(p.iterdir()) if q.is_dir() and (run_layout(q) or checkpoint_metrics(q))] \
                if not run_layout(p) else []
         if not subs: out.append(run_info(p)); continue  # a run, or a partial one (its label says why it cannot load)
         for q in subs:

@@ -24,10 +24,10 @@ from .transformer import max_context
 __all__ = ['RUN_META', 'MODEL_CONFIG', 'WEIGHTS', 'HISTORY', 'RUN_LAYOUT', 'SEED', 'COUNT', 'META_SCHEMA', 'HISTORY_COLS',
            'MAX_HISTORY_BYTES', 'RESULT_SCHEMAS', 'AWD_SCHEMA', 'LEGACY_SCHEMA', 'CARD_FIELDS', 'PUSH_IGNORE',
            'RunError', 'run_lock', 'read_json', 'run_layout', 'check_meta', 'read_meta', 'write_meta', 'run_finished',
-           'find_runs', 'write_history', 'read_history', 'read_result', 'write_result', 'save_weights', 'load_weights',
-           'awd_model_config', 'write_model', 'model_config', 'check_awd_config', 'load_awd_model', 'run_tokenizer',
-           'hf_context', 'write_context', 'convert_run', 'card_usage', 'model_card', 'write_model_card', 'push_run',
-           'add_rundir_cli']
+           'find_runs', 'write_history', 'read_history', 'read_result', 'checkpoint_metrics', 'write_result',
+           'save_weights', 'load_weights', 'awd_model_config', 'write_model', 'model_config', 'check_awd_config',
+           'load_awd_model', 'run_tokenizer', 'hf_context', 'write_context', 'convert_run', 'card_usage', 'model_card',
+           'write_model_card', 'push_run', 'add_rundir_cli']
 
 # %% ../nbs/04a_rundir.ipynb #274083a3
 class RunError(ValueError):
@@ -162,6 +162,15 @@ def read_result(run, name:str='metrics') -> dict|None:
     "The run's `name`.json (metrics or samples, written by `codelm eval`), checked (`RESULT_SCHEMAS`), or None if it has not been evaluated."
     p = Path(run)/f'{name}.json'
     return read_json(p, schema=RESULT_SCHEMAS.get(name)) if p.exists() or p.is_symlink() else None
+
+# %% ../nbs/04a_rundir.ipynb #48f351b9
+def checkpoint_metrics(d) -> dict|None:
+    "The metrics a plain checkpoint's evaluation wrote into `d` (`codelm eval CHECKPOINT --out d`), else None."
+    d = Path(d)
+    if not d.is_dir() or not (d/'metrics.json').exists(): return None
+    try: m = read_result(d, 'metrics')
+    except RunError: return None
+    return m if m and m.get('checkpoint') else None
 
 # %% ../nbs/04a_rundir.ipynb #3e7ea8bb
 def write_result(run, name:str, obj:dict) -> Path:
